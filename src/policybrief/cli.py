@@ -1,0 +1,122 @@
+"""The `brief` command: thin Click commands over the pipeline modules.
+
+Heavy modules (pydantic, Jinja2, WeasyPrint) are imported inside the commands, so that
+`brief --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import EXIT_INTERRUPTED, BriefError
+
+HELP_PROJECT = "Project folder (default: found by walking up from the current folder)."
+HELP_STRICT = "Treat warnings, including WeasyPrint's, as errors (for CI)."
+HELP_DEBUG = "Show tracebacks for errors."
+HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
+
+project_option = click.option(
+    "--project", "-p", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help=HELP_PROJECT,
+)
+strict_option = click.option("--strict", is_flag=True, default=None, help=HELP_STRICT)
+
+
+class _Plain(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING and record.name.startswith("policybrief"):
+            return message if record.levelno >= logging.ERROR else f"warning: {message}"
+        return message
+
+
+def _setup_logging(verbose: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Plain())
+    root = logging.getLogger("policybrief")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+
+
+class BriefGroup(click.Group):
+    """Click group that turns errors into messages (tracebacks only with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BriefError as exc:
+            if ctx.meta.get("policybrief.debug"):
+                raise
+            exc.show()
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; earlier outputs are intact.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=BriefGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="policybrief")
+@click.option("--debug", is_flag=True, help=HELP_DEBUG)
+@click.option("-v", "--verbose", count=True, help=HELP_VERBOSE)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
+    """Turn curated, cited source notes into styled PDF policy briefs.
+
+    A project holds sources/*.yaml (source documents and their notes),
+    briefs/*.yaml (what each brief says, from which notes) and, optionally,
+    templates/ overriding the packaged templates. Outputs go to build/.
+
+    Example: brief build
+    """
+    ctx.meta["policybrief.debug"] = debug
+    _setup_logging(verbose)
+
+
+@cli.command()
+@click.argument("brief_ids", nargs=-1)
+@project_option
+@strict_option
+def build(brief_ids: tuple[str, ...], project: Path | None, strict: bool | None) -> None:
+    """Build PDFs (and HTML) for every brief, or only BRIEF_IDS.
+
+    Everything is read and validated before anything is written; outputs go to
+    build/<brief-id>/<audience>.pdf with a manifest.json beside them.
+
+    Example: brief build astana-talks --strict
+    """
+    from .build import build as run_build
+    from .config import load_config
+
+    config = load_config(project, strict=strict)
+    targets = run_build(config, brief_ids)
+    for target in targets:
+        path = config.build_dir / target.brief_id / f"{target.audience}.pdf"
+        pages = target.rendered.pages
+        click.echo(f"built {path.relative_to(config.root)} ({pages} page{'s' * (pages != 1)})")
+
+
+@cli.command()
+@project_option
+@strict_option
+def check(project: Path | None, strict: bool | None) -> None:
+    """Validate sources and briefs without rendering; exit 1 on any error.
+
+    Example: brief check --strict
+    """
+    from .build import check_project
+    from .config import load_config
+
+    config = load_config(project, strict=strict)
+    loaded, problems = check_project(config, consequence="fix them and run again")
+    notes = sum(len(e.model.notes) for e in loaded.sources.values())
+    click.echo(
+        f"ok: {len(loaded.sources)} sources, {notes} notes, {len(loaded.briefs)} briefs"
+        + (f", {len(problems)} warnings" if problems else "")
+    )

@@ -1,0 +1,87 @@
+"""Exceptions, exit codes and the Problem record every stage reports through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+# Exit codes (documented in the README). Click itself uses 2 for usage errors.
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_POLICY = 3
+EXIT_RENDER = 4
+EXIT_OUTPUT = 5
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input: where it is, what is wrong, how to fix it."""
+
+    path: str
+    line: int | None
+    field: str
+    message: str
+    remedy: str = ""
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        field = f" {self.field}:" if self.field else ""
+        remedy = f"; {self.remedy}" if self.remedy else ""
+        return f"{where}:{field} {self.message}{remedy}"
+
+
+def display_path(path: Path, root: Path) -> str:
+    """Path relative to the project root when inside it, for short error messages."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class BriefError(click.ClickException):
+    """Base class: any error the CLI reports as a message, without a traceback."""
+
+    exit_code = EXIT_INVALID
+
+
+class ConfigError(BriefError):
+    """Raised by config.py: no project found, or [tool.policybrief] is invalid."""
+
+
+class InputError(BriefError):
+    """Raised by build.py when loading or validation found problems in sources or briefs."""
+
+    def __init__(self, problems: list[Problem], consequence: str = "nothing was built") -> None:
+        self.problems = problems
+        errors = sum(not p.warning for p in problems)
+        warnings = len(problems) - errors
+        parts = [f"{errors} error{'s' * (errors != 1)}"]
+        if warnings:
+            parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+        super().__init__(f"{' and '.join(parts)} in the input; {consequence}")
+
+
+class TemplateError(BriefError):
+    """Raised by templating.py/render.py when a template is missing or fails to render."""
+
+
+class PolicyError(BriefError):
+    """Raised by render.py when a document asked for a resource the fetcher refused."""
+
+    exit_code = EXIT_POLICY
+
+
+class RenderError(BriefError):
+    """Raised by render.py when WeasyPrint fails, or warns under --strict."""
+
+    exit_code = EXIT_RENDER
+
+
+class OutputError(BriefError):
+    """Raised by output.py when build/ cannot be written."""
+
+    exit_code = EXIT_OUTPUT

@@ -1,0 +1,157 @@
+"""Read every source and brief file into typed models, collecting all problems."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .config import Config
+from .errors import Problem, display_path
+from .models import SLUG, Brief, CitedText, Name, Note, Section, Source
+from .yamlio import Document, load_yaml
+
+M = TypeVar("M", bound=BaseModel)
+
+_FIELD_NAMES = sorted(
+    {
+        f.alias or name
+        for model in (Brief, CitedText, Name, Note, Section, Source)
+        for name, f in model.model_fields.items()
+    }
+    - {"id"}
+)
+
+
+@dataclass(frozen=True)
+class Entry(Generic[M]):
+    """A validated model and the document it came from (for line numbers)."""
+
+    model: M
+    doc: Document
+
+
+@dataclass
+class Project:
+    """All sources and briefs of a project, keyed by id (the file name)."""
+
+    config: Config
+    sources: dict[str, Entry[Source]] = field(default_factory=dict)
+    briefs: dict[str, Entry[Brief]] = field(default_factory=dict)
+
+
+def format_loc(loc: tuple[str | int, ...]) -> str:
+    """('notes', 3, 'date') -> 'notes[3].date'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _remedy(error: dict[str, Any]) -> str:
+    kind, name = error["type"], str(error["loc"][-1]) if error["loc"] else ""
+    if kind == "missing":
+        return f"add `{name}:`"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
+        return f"did you mean `{close[0]}`?" if close else "remove it or check its spelling"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        if "/" in pattern:
+            return "write a note reference as source-id/note-id, e.g. diplomat-2015/talks-may"
+        if pattern == SLUG:
+            return "use lowercase letters, digits and hyphens"
+        if "http" in pattern:
+            return "give a full http:// or https:// address"
+        return "see `brief --help` for the expected form"
+    if kind == "too_short":
+        return "add at least one entry"
+    return ""
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind, msg = error["type"], str(error["msg"])
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} is not in the expected form"
+    return re.sub(r"^(Value error|Assertion failed), ", "", msg)
+
+
+def validate_document(doc: Document, model: type[M], **extra: Any) -> M | list[Problem]:
+    """Validate a parsed document against a model; problems carry the file's lines."""
+    try:
+        return model.model_validate({**doc.data, **extra})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append(
+                Problem(doc.path, doc.line(loc), format_loc(loc), _message(error), _remedy(error))
+            )
+        return problems
+
+
+def _load_folder(
+    folder: Path, model: type[M], root: Path, problems: list[Problem]
+) -> dict[str, Entry[M]]:
+    entries: dict[str, Entry[M]] = {}
+    if not folder.is_dir():
+        return entries
+    for path in sorted(folder.iterdir()):
+        display = display_path(path, root)
+        if path.suffix == ".yml":
+            problems.append(
+                Problem(display, None, "", "ignored: wrong extension", "rename it to .yaml")
+            )
+            continue
+        if path.suffix != ".yaml" or not path.is_file():
+            continue
+        if not re.match(SLUG, path.stem):
+            problems.append(
+                Problem(
+                    display, None, "", f"file name {path.stem!r} is not a valid id",
+                    "name files with lowercase letters, digits and hyphens, e.g. diplomat-2015.yaml",
+                )
+            )
+            continue
+        doc = load_yaml(path, display)
+        if isinstance(doc, Problem):
+            problems.append(doc)
+            continue
+        if "id" in doc.data:
+            problems.append(
+                Problem(
+                    display, doc.line(("id",)), "id", "the id comes from the file name",
+                    "remove `id:` or rename the file",
+                )
+            )
+            continue
+        result = validate_document(doc, model, id=path.stem)
+        if isinstance(result, list):
+            problems.extend(result)
+        else:
+            entries[path.stem] = Entry(result, doc)
+    return entries
+
+
+def load_project(config: Config) -> tuple[Project, list[Problem]]:
+    """Read and type-check every file; syntax and field problems, not cross-references."""
+    problems: list[Problem] = []
+    project = Project(config)
+    if not config.briefs_dir.is_dir():
+        problems.append(
+            Problem(
+                display_path(config.briefs_dir, config.root), None, "",
+                "folder not found", "create briefs/ with one <brief-id>.yaml per brief",
+            )
+        )
+    project.sources = _load_folder(config.sources_dir, Source, config.root, problems)
+    project.briefs = _load_folder(config.briefs_dir, Brief, config.root, problems)
+    return project, problems

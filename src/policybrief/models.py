@@ -1,0 +1,266 @@
+"""Typed models of sources, notes and briefs: the user-facing file formats."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
+
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG, max_length=80)]
+NoteRef = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$", max_length=161)
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Priority = Literal["key", "supporting", "detail"]
+PRIORITY_RANK: dict[str, int] = {"key": 0, "supporting": 1, "detail": 2}
+Confidence = Literal[
+    "almost no chance",
+    "very unlikely",
+    "unlikely",
+    "roughly even chance",
+    "likely",
+    "very likely",
+    "almost certain",
+]
+Perspective = Literal["independent", "official", "state-media", "think-tank", "academic", "opinion"]
+CslType = Literal[
+    "article",
+    "article-journal",
+    "article-magazine",
+    "article-newspaper",
+    "book",
+    "chapter",
+    "document",
+    "interview",
+    "legislation",
+    "post",
+    "post-weblog",
+    "report",
+    "speech",
+    "webpage",
+]
+MAX_QUOTE_WORDS = 25
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """A date known to the year, the month or the day (CSL date-parts)."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    @classmethod
+    def parse(cls, value: Any) -> PartialDate:
+        """Read YYYY, YYYY-MM or YYYY-MM-DD (a string, an int year or a date)."""
+        if isinstance(value, PartialDate):
+            return value
+        if isinstance(value, dt.date):
+            return cls(value.year, value.month, value.day)
+        text = str(value).strip()
+        match = _DATE.match(text)
+        if isinstance(value, bool) or not match:
+            raise ValueError(f"{text!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
+        year, month, day = (int(g) if g else None for g in match.groups())
+        assert year is not None
+        if month is not None and not 1 <= month <= 12:
+            raise ValueError(f"{text!r} is not a real date: there is no month {month}")
+        if month is not None and day is not None:
+            last = calendar.monthrange(year, month)[1]
+            if not 1 <= day <= last:
+                name = calendar.month_name[month]
+                raise ValueError(
+                    f"{text!r} is not a real date: {name} {year} has {last} days"
+                )
+        return cls(year, month, day)
+
+    @property
+    def start(self) -> dt.date:
+        """The first day the date could mean, for sorting and comparisons."""
+        return dt.date(self.year, self.month or 1, self.day or 1)
+
+    @property
+    def parts(self) -> list[int]:
+        """CSL-JSON date-parts."""
+        return [p for p in (self.year, self.month, self.day) if p is not None]
+
+    def __str__(self) -> str:
+        return "-".join(f"{p:02d}" if i else f"{p:04d}" for i, p in enumerate(self.parts))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls.parse, serialization=core_schema.to_string_ser_schema()
+        )
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Name(_Model):
+    """A CSL name: a person (family, given) or an organisation (literal)."""
+
+    family: Text | None = None
+    given: Text | None = None
+    literal: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Name:
+        if not (self.family or self.literal):
+            raise ValueError("a name needs `family` (a person) or `literal` (an organisation)")
+        return self
+
+    @property
+    def display(self) -> str:
+        """Given name first, as printed in running text."""
+        if self.literal:
+            return self.literal
+        return " ".join(p for p in (self.given, self.family) if p)
+
+    @property
+    def sort_key(self) -> str:
+        """Family name first, for ordering a bibliography."""
+        return (self.literal or f"{self.family} {self.given or ''}").casefold()
+
+
+class Note(_Model):
+    """One fact or claim, in the analyst's words, tied to a place in its source."""
+
+    id: Slug
+    section: Slug
+    text: Text
+    locator: Text
+    quote: Text | None = None
+    date: PartialDate | None = None
+    end_date: PartialDate | None = None
+    event: Text | None = None
+    priority: Priority = "supporting"
+    tags: list[Slug] = []
+    confidence: Confidence | None = None
+
+    @field_validator("quote")
+    @classmethod
+    def _short_quote(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) > MAX_QUOTE_WORDS:
+            raise ValueError(
+                f"quote has {len(value.split())} words; keep quotes to {MAX_QUOTE_WORDS} words "
+                "or fewer and put the rest in your own words in `text`"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _dates_agree(self) -> Note:
+        if self.end_date is not None:
+            if self.date is None:
+                raise ValueError("`end_date` needs a `date` for the first day")
+            if self.end_date.start < self.date.start:
+                raise ValueError(f"`end_date` {self.end_date} is before `date` {self.date}")
+        if self.event is not None and self.date is None:
+            raise ValueError("an `event` label needs a `date`; add one or remove the label")
+        return self
+
+
+class Source(_Model):
+    """One source document: CSL-JSON-named metadata, the analyst's assessment, notes."""
+
+    id: Slug
+    type: CslType
+    title: Text
+    author: list[Name] = []
+    container_title: Text | None = Field(default=None, alias="container-title")
+    publisher: Text | None = None
+    issued: PartialDate | None = None
+    URL: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    accessed: PartialDate | None = None
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = "en"
+    archive: Text | None = None
+    perspective: Perspective
+    assessment: Text
+    notes: list[Note] = []
+
+    @property
+    def creator(self) -> str:
+        """Who to name in a short citation: the authors, else the outlet, else the publisher."""
+        if self.author:
+            names = [n.family or n.display for n in self.author]
+            return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return self.container_title or self.publisher or "Anonymous"
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        """Bibliography order: first creator, then title."""
+        first = self.author[0].sort_key if self.author else self.creator.casefold()
+        return first, self.title.casefold()
+
+
+class CitedText(_Model):
+    """A key message or recommendation: the brief's own words, optionally citing notes."""
+
+    text: Text
+    notes: list[NoteRef] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+
+class Section(_Model):
+    """A curated section: a lead in the brief's words, then the notes it draws on."""
+
+    key: Slug
+    title: Text | None = None
+    lead: Text | None = None
+    notes: list[NoteRef] = Field(min_length=1)
+
+
+class Brief(_Model):
+    """A brief spec: what to say, to whom, from which notes."""
+
+    id: Slug
+    title: Text
+    subtitle: Text | None = None
+    short_title: Text | None = None
+    as_of: dt.date
+    authors: list[Text] = Field(min_length=1)
+    organisation: Text | None = None
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = "en"
+    status: Literal["draft", "final"] = "draft"
+    audiences: list[Slug] = Field(default=["analyst"], min_length=1)
+    keywords: list[Text] = []
+    summary: Text | None = None
+    key_messages: list[CitedText] = Field(min_length=1)
+    sections: list[Section] = Field(min_length=1)
+    recommendations: list[CitedText] = []
+    outlook_signposts: list[Text] = []
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _full_date(cls, value: Any) -> dt.date:
+        date = PartialDate.parse(value)
+        if date.day is None:
+            raise ValueError(f"{str(value)!r} is not a full date; write YYYY-MM-DD")
+        return date.start
+
+    @property
+    def running_title(self) -> str:
+        """The short title for running headers."""
+        return self.short_title or self.title

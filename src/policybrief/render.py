@@ -1,0 +1,192 @@
+"""Curated brief -> HTML string -> PDF bytes. Reads only allowed files; writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import logging
+import mimetypes
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from jinja2 import TemplateError as JinjaTemplateError
+from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+from .config import PAPER_SIZES, Config
+from .curate import CuratedBrief
+from .errors import PolicyError, RenderError, TemplateError
+
+if TYPE_CHECKING:
+    from weasyprint.urls import URLFetcherResponse
+
+log = logging.getLogger(__name__)
+
+# Font packages installed as Python dependencies, so output never depends on system fonts.
+FONT_PACKAGES = {"serif": "fontpkg_pt_serif", "sans": "fontpkg_pt_sans"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered target: the HTML, the PDF bytes and what was learnt while rendering."""
+
+    html: str
+    pdf: bytes
+    pages: int
+    warnings: list[str]
+
+
+def _font_dirs() -> dict[str, Path]:
+    return {
+        role: Path(importlib.import_module(name).__file__ or "").parent
+        for role, name in FONT_PACKAGES.items()
+    }
+
+
+def font_css() -> str:
+    """@font-face rules for the bundled fonts, under their own family names."""
+    rules = []
+    for folder in _font_dirs().values():
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        for font in meta["files"]:
+            url = (folder / font["path"]).as_uri()
+            weight = font["weight"] or 400
+            rules.append(
+                f"@font-face {{ font-family: '{meta['family']}'; src: url('{url}'); "
+                f"font-style: {font['style']}; font-weight: {weight}; }}"
+            )
+    return "\n".join(rules)
+
+
+def allowed_roots(config: Config) -> list[Path]:
+    """Folders the renderer may read: the project, the package templates, the fonts."""
+    package_templates = Path(__file__).parent / "templates"
+    return [p.resolve() for p in (config.root, package_templates, *_font_dirs().values())]
+
+
+def make_fetcher(roots: list[Path], refused: list[str]) -> Any:
+    """A WeasyPrint URL fetcher that serves files under roots and refuses everything else."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class ConfinedFetcher(URLFetcher):  # type: ignore[misc]
+        """No network, no file outside the allowed folders (symlinks resolved first)."""
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            parts = urlsplit(url)
+            if parts.scheme == "data":
+                return super().fetch(url, headers)
+            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+                path = Path(unquote(parts.path)).resolve()
+                if any(path.is_relative_to(root) for root in roots) and path.is_file():
+                    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(
+                        url, path.read_bytes(), {"Content-Type": kind}
+                    )
+            refused.append(url)
+            raise ValueError(f"refused by policybrief: {url}")
+
+    return ConfinedFetcher(timeout=1, allowed_protocols={"file", "data"})
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
+
+
+@contextmanager
+def _weasyprint_warnings() -> Iterator[list[str]]:
+    """Collect what WeasyPrint logs (it warns about bad CSS instead of raising)."""
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def render_html(
+    env: SandboxedEnvironment, curated: CuratedBrief, template_name: str, config: Config
+) -> str:
+    """Fill the audience's template with the curated brief."""
+    try:
+        template = env.get_template(template_name)
+        log.debug("template %s from %s", template_name, template.filename)
+        return template.render(
+            **curated.context(), paper=PAPER_SIZES[config.paper], audience=template_name
+        )
+    except TemplateNotFound as exc:
+        raise TemplateError(
+            f"template {exc.name!r} not found in {config.templates_dir} or the package "
+            "defaults; check the name, or run without the override"
+        ) from exc
+    except TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}"
+        ) from exc
+    except UndefinedError as exc:
+        raise TemplateError(
+            f"template {template_name!r}: {exc.message}; check the variable name "
+            "(template variables are listed in the README)"
+        ) from exc
+    except JinjaTemplateError as exc:
+        raise TemplateError(f"template {template_name!r}: {exc}") from exc
+
+
+def _pdf_date(epoch: str) -> str:
+    try:
+        moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise RenderError(
+            f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or give seconds"
+        ) from exc
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_pdf(html: str, config: Config, *, label: str) -> Rendered:
+    """Lay out and write the PDF in memory; raise if a resource was refused or, in
+    strict mode, if WeasyPrint warned."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    refused: list[str] = []
+    fetcher = make_fetcher(allowed_roots(config), refused)
+    base_url = config.templates_dir.resolve().as_uri() + "/"
+    with _weasyprint_warnings() as warnings:
+        try:
+            fonts = FontConfiguration()
+            document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+                stylesheets=[CSS(string=font_css(), url_fetcher=fetcher, font_config=fonts)],
+                font_config=fonts,
+            )
+            # No wall-clock time in the output: a date is written only when the
+            # build asks for one through SOURCE_DATE_EPOCH (reproducible-builds.org).
+            epoch = os.environ.get("SOURCE_DATE_EPOCH")
+            if epoch:
+                document.metadata.created = document.metadata.modified = _pdf_date(epoch)
+            pdf = document.write_pdf()
+        except (PolicyError, RenderError):
+            raise
+        except Exception as exc:
+            raise RenderError(f"{label}: WeasyPrint failed: {exc}") from exc
+    if refused:
+        listed = ", ".join(sorted(set(refused)))
+        raise PolicyError(
+            f"{label}: refused to load {listed}; notes and templates may only use files inside "
+            "the project (no network, no other files)"
+        )
+    if config.strict and warnings:
+        raise RenderError(
+            f"{label}: WeasyPrint warned (--strict): " + "; ".join(warnings)
+        )
+    return Rendered(html, bytes(pdf or b""), len(document.pages), warnings)

@@ -1,0 +1,103 @@
+"""The Jinja2 environment: project templates over package defaults, filters, sandbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_interval, format_skeleton
+from babel.lists import format_list
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+from jinja2.sandbox import SandboxedEnvironment
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from .config import Config
+from .models import Name, PartialDate
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_SUFFIX = ".html.j2"
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse("en")
+
+
+def format_when(value: PartialDate | dt.date, language: str = "en") -> str:
+    """A date at the precision it is known: '2012', 'May 2015', '23 January 2017'."""
+    locale = _locale(language)
+    date = value if isinstance(value, PartialDate) else PartialDate.parse(value)
+    if date.month is None:
+        return str(date.year)
+    if date.day is None:
+        return format_skeleton("yMMMM", date.start, locale=locale)
+    return format_date(date.start, "long", locale=locale)
+
+
+def format_span(start: PartialDate, end: PartialDate | None, language: str = "en") -> str:
+    """A date or a date range ('23–24 January 2017')."""
+    if end is None or end == start:
+        return format_when(start, language)
+    if start.day is None or end.day is None:
+        return f"{format_when(start, language)} – {format_when(end, language)}"
+    return str(format_interval(start.start, end.start, "yMMMMd", locale=_locale(language)))
+
+
+def format_names(names: Sequence[Name], language: str = "en") -> str:
+    """'A', 'A and B', 'A, B and C' (the conjunction in the brief's language)."""
+    return str(format_list([n.display for n in names], locale=_locale(language)))
+
+
+def css_string(value: str) -> Markup:
+    """A quoted CSS string with every non-alphanumeric character escaped.
+
+    Safe inside a <style> element: no quote, backslash or `</style>` can survive.
+    """
+    out = "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in str(value))
+    return Markup(f'"{out}"')
+
+
+def make_markdown() -> MarkdownIt:
+    """CommonMark with raw HTML off: HTML in notes is shown as text, never interpreted."""
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+def make_environment(config: Config) -> SandboxedEnvironment:
+    """Jinja environment: project templates/, then package defaults, then `default:` prefix."""
+    package = PackageLoader("policybrief", "templates")
+    loader = ChoiceLoader(
+        [
+            FileSystemLoader(config.templates_dir),
+            package,
+            PrefixLoader({"default": package}, delimiter=":"),
+        ]
+    )
+    env = SandboxedEnvironment(
+        loader=loader,
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "xml")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    md = make_markdown()
+    env.filters["markdown"] = lambda text: Markup(md.render(text))
+    env.filters["markdown_inline"] = lambda text: Markup(md.renderInline(text))
+    env.filters["when"] = format_when
+    env.filters["span"] = format_span
+    env.filters["names"] = format_names
+    env.filters["css_string"] = css_string
+    return env

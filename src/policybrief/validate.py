@@ -1,0 +1,121 @@
+"""Cross-file checks: references, ids, sections and audiences. Returns every problem."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from .errors import Problem
+from .load import Entry, Project, format_loc
+from .models import Brief
+
+_NOTE_LISTS = ("key_messages", "recommendations")
+
+
+def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else fallback
+
+
+def _check_sources(project: Project) -> list[Problem]:
+    problems = []
+    sections = project.config.sections
+    for entry in project.sources.values():
+        seen: dict[str, int] = {}
+        for i, note in enumerate(entry.model.notes):
+            if note.id in seen:
+                problems.append(
+                    Problem(
+                        entry.doc.path, entry.doc.line(("notes", i, "id")), f"notes[{i}].id",
+                        f"duplicate note id {note.id!r} (first used in notes[{seen[note.id]}])",
+                        "give each note in a source its own id",
+                    )
+                )
+            seen.setdefault(note.id, i)
+            if note.section not in sections:
+                problems.append(
+                    Problem(
+                        entry.doc.path, entry.doc.line(("notes", i, "section")),
+                        f"notes[{i}].section", f"unknown section {note.section!r}",
+                        _did_you_mean(
+                            note.section, sections,
+                            f"use one of: {', '.join(sections)} (set in the project config)",
+                        ),
+                    )
+                )
+    return problems
+
+
+def _check_ref(
+    project: Project, entry: Entry[Brief], loc: tuple[str | int, ...], ref: str
+) -> Problem | None:
+    source_id, note_id = ref.split("/", 1)
+    field = format_loc(loc)
+    line = entry.doc.line(loc)
+    source = project.sources.get(source_id)
+    if source is None:
+        return Problem(
+            entry.doc.path, line, field, f"unknown source {source_id!r} in {ref!r}",
+            _did_you_mean(source_id, project.sources, f"add sources/{source_id}.yaml"),
+        )
+    note_ids = [n.id for n in source.model.notes]
+    if note_id not in note_ids:
+        return Problem(
+            entry.doc.path, line, field, f"source {source_id!r} has no note {note_id!r}",
+            _did_you_mean(note_id, note_ids, f"check the note ids in {source.doc.path}"),
+        )
+    return None
+
+
+def _check_brief(project: Project, entry: Entry[Brief]) -> list[Problem]:
+    brief, doc, config = entry.model, entry.doc, project.config
+    problems: list[Problem | None] = []
+    for i, audience in enumerate(brief.audiences):
+        if audience not in config.audiences:
+            problems.append(
+                Problem(
+                    doc.path, doc.line(("audiences", i)), f"audiences[{i}]",
+                    f"unknown audience {audience!r}",
+                    _did_you_mean(audience, config.audiences,
+                                  f"use one of: {', '.join(config.audiences)}"),
+                )
+            )
+    keys: dict[str, int] = {}
+    for i, section in enumerate(brief.sections):
+        if section.key not in config.sections:
+            problems.append(
+                Problem(
+                    doc.path, doc.line(("sections", i, "key")), f"sections[{i}].key",
+                    f"unknown section {section.key!r}",
+                    _did_you_mean(section.key, config.sections,
+                                  f"use one of: {', '.join(config.sections)}"),
+                )
+            )
+        if section.key in keys:
+            problems.append(
+                Problem(
+                    doc.path, doc.line(("sections", i, "key")), f"sections[{i}].key",
+                    f"section {section.key!r} appears twice (also sections[{keys[section.key]}])",
+                    "merge the two sections",
+                )
+            )
+        keys.setdefault(section.key, i)
+        for j, ref in enumerate(section.notes):
+            problems.append(_check_ref(project, entry, ("sections", i, "notes", j), ref))
+    for name in _NOTE_LISTS:
+        for i, item in enumerate(getattr(brief, name)):
+            for j, ref in enumerate(item.notes):
+                problems.append(_check_ref(project, entry, (name, i, "notes", j), ref))
+    return [p for p in problems if p is not None]
+
+
+def validate_project(project: Project) -> list[Problem]:
+    """Every cross-reference problem in the project, sorted by file and line."""
+    problems = _check_sources(project)
+    for entry in project.briefs.values():
+        problems.extend(_check_brief(project, entry))
+    if not project.briefs:
+        problems.append(
+            Problem("briefs", None, "", "no brief found", "add briefs/<brief-id>.yaml")
+        )
+    return problems
