@@ -42,6 +42,7 @@ class Project:
     config: Config
     sources: dict[str, Entry[Source]] = field(default_factory=dict)
     briefs: dict[str, Entry[Brief]] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # ids of files that failed to load
 
 
 def format_loc(loc: tuple[str | int, ...]) -> str:
@@ -70,6 +71,8 @@ def _remedy(error: dict[str, Any]) -> str:
         return "see `brief --help` for the expected form"
     if kind == "too_short":
         return "add at least one entry"
+    if kind == "string_type":
+        return "write it as text, in quotes"
     return ""
 
 
@@ -99,7 +102,7 @@ def validate_document(doc: Document, model: type[M], **extra: Any) -> M | list[P
 
 
 def _load_folder(
-    folder: Path, model: type[M], root: Path, problems: list[Problem]
+    folder: Path, model: type[M], root: Path, problems: list[Problem], broken: set[str]
 ) -> dict[str, Entry[M]]:
     entries: dict[str, Entry[M]] = {}
     if not folder.is_dir():
@@ -124,8 +127,10 @@ def _load_folder(
         doc = load_yaml(path, display)
         if isinstance(doc, Problem):
             problems.append(doc)
+            broken.add(path.stem)
             continue
         if "id" in doc.data:
+            broken.add(path.stem)
             problems.append(
                 Problem(
                     display, doc.line(("id",)), "id", "the id comes from the file name",
@@ -136,6 +141,7 @@ def _load_folder(
         result = validate_document(doc, model, id=path.stem)
         if isinstance(result, list):
             problems.extend(result)
+            broken.add(path.stem)
         else:
             entries[path.stem] = Entry(result, doc)
     return entries
@@ -152,6 +158,8 @@ def load_project(config: Config) -> tuple[Project, list[Problem]]:
                 "folder not found", "create briefs/ with one <brief-id>.yaml per brief",
             )
         )
-    project.sources = _load_folder(config.sources_dir, Source, config.root, problems)
-    project.briefs = _load_folder(config.briefs_dir, Brief, config.root, problems)
+    project.sources = _load_folder(
+        config.sources_dir, Source, config.root, problems, project.broken
+    )
+    project.briefs = _load_folder(config.briefs_dir, Brief, config.root, problems, set())
     return project, problems

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
@@ -21,6 +22,10 @@ from pydantic_core import core_schema
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG, max_length=80)]
+# An unquoted tag like 2015 is read by YAML as a number; as a tag it means the text.
+Tag = Annotated[
+    Slug, BeforeValidator(lambda v: str(v) if type(v) is int else v)  # noqa: E721 (not bool)
+]
 NoteRef = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$", max_length=161)
 ]
@@ -153,7 +158,7 @@ class Note(_Model):
     end_date: PartialDate | None = None
     event: Text | None = None
     priority: Priority = "supporting"
-    tags: list[Slug] = []
+    tags: list[Tag] = []
     confidence: Confidence | None = None
 
     @field_validator("quote")
@@ -184,6 +189,7 @@ class Source(_Model):
     id: Slug
     type: CslType
     title: Text
+    title_short: Text | None = Field(default=None, alias="title-short")
     author: list[Name] = []
     container_title: Text | None = Field(default=None, alias="container-title")
     publisher: Text | None = None
@@ -197,18 +203,28 @@ class Source(_Model):
     notes: list[Note] = []
 
     @property
-    def creator(self) -> str:
-        """Who to name in a short citation: the authors, else the outlet, else the publisher."""
+    def creator(self) -> str | None:
+        """Who to name in a short citation: the authors, else the outlet, else the publisher.
+
+        None for an unsigned document from an unknown outlet: cite it by title.
+        """
         if self.author:
             names = [n.family or n.display for n in self.author]
             return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-        return self.container_title or self.publisher or "Anonymous"
+        return self.container_title or self.publisher
+
+    @property
+    def short_title(self) -> str:
+        """CSL title-short, else the title up to its first colon or question mark."""
+        if self.title_short:
+            return self.title_short
+        return re.split(r"(?<=[?!])\s|:\s", self.title, maxsplit=1)[0]
 
     @property
     def sort_key(self) -> tuple[str, str]:
-        """Bibliography order: first creator, then title."""
-        first = self.author[0].sort_key if self.author else self.creator.casefold()
-        return first, self.title.casefold()
+        """Bibliography order: first creator (or the title when there is none), then title."""
+        first = self.author[0].sort_key if self.author else (self.creator or self.title)
+        return first.casefold().lstrip("[“\"'"), self.title.casefold()
 
 
 class CitedText(_Model):

@@ -53,6 +53,8 @@ def _check_ref(
     field = format_loc(loc)
     line = entry.doc.line(loc)
     source = project.sources.get(source_id)
+    if source is None and source_id in project.broken:
+        return None  # its own errors are reported; an "unknown source" here would be noise
     if source is None:
         return Problem(
             entry.doc.path, line, field, f"unknown source {source_id!r} in {ref!r}",
