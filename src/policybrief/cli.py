@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ class BriefGroup(click.Group):
             return super().invoke(ctx)
         except BriefError as exc:
             if ctx.meta.get("policybrief.debug"):
-                raise
+                traceback.print_exc(file=sys.stderr)
             exc.show()
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:

@@ -42,7 +42,8 @@ class Project:
     config: Config
     sources: dict[str, Entry[Source]] = field(default_factory=dict)
     briefs: dict[str, Entry[Brief]] = field(default_factory=dict)
-    broken: set[str] = field(default_factory=set)  # ids of files that failed to load
+    broken: set[str] = field(default_factory=set)  # source ids whose files failed to load
+    broken_briefs: set[str] = field(default_factory=set)
 
 
 def format_loc(loc: tuple[str | int, ...]) -> str:
@@ -161,5 +162,7 @@ def load_project(config: Config) -> tuple[Project, list[Problem]]:
     project.sources = _load_folder(
         config.sources_dir, Source, config.root, problems, project.broken
     )
-    project.briefs = _load_folder(config.briefs_dir, Brief, config.root, problems, set())
+    project.briefs = _load_folder(
+        config.briefs_dir, Brief, config.root, problems, project.broken_briefs
+    )
     return project, problems

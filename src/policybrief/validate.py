@@ -116,7 +116,7 @@ def validate_project(project: Project) -> list[Problem]:
     problems = _check_sources(project)
     for entry in project.briefs.values():
         problems.extend(_check_brief(project, entry))
-    if not project.briefs:
+    if not project.briefs and not project.broken_briefs:
         problems.append(
             Problem("briefs", None, "", "no brief found", "add briefs/<brief-id>.yaml")
         )

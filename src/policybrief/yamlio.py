@@ -35,6 +35,9 @@ def _as_text(constructor: RoundTripConstructor, node: Any) -> Any:
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
+# The round-trip constructor keeps unknown tags by default; registered by function, so
+# the override above must be registered too.
+_Constructor.add_constructor(None, _Constructor.construct_undefined)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,177 @@
+"""Bad input: every problem reported at once, as path:line: field: problem; remedy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from conftest import write
+
+NOTE = """\
+  - id: {id}
+    section: context
+    text: A claim.
+    locator: "para. 9"
+"""
+
+
+def _problems(result: Result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if not line.startswith("Error:")]
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "expected"),
+    [
+        (
+            "briefs/river-talks.yaml",
+            "notes: [river-2024/water-share]",
+            "notes: [river-2024/water-shares]",
+            "briefs/river-talks.yaml:16: sections[1].notes[0]: source 'river-2024' has no note "
+            "'water-shares'; did you mean 'water-share'?",
+        ),
+        (
+            "briefs/river-talks.yaml",
+            "notes: [river-2024/water-share]",
+            "notes: [delta-2020/water-share]",
+            "briefs/river-talks.yaml:16: sections[1].notes[0]: unknown source 'delta-2020' in "
+            "'delta-2020/water-share'; add sources/delta-2020.yaml",
+        ),
+        (
+            "sources/river-2024.yaml",
+            "date: 2024-03-12",
+            "date: 2017-02-30",
+            "sources/river-2024.yaml:18: notes[0].date: '2017-02-30' is not a real date: "
+            "February 2017 has 28 days",
+        ),
+        (
+            "sources/river-2024.yaml",
+            "  - id: kazakh-names\n    section: context",
+            "  - id: kazakh-names\n    section: contexts",
+            "sources/river-2024.yaml:23: notes[1].section: unknown section 'contexts'; "
+            "did you mean 'context'?",
+        ),
+        (
+            "sources/river-2024.yaml",
+            '    locator: "para. 3"\n',
+            "",
+            "sources/river-2024.yaml:22: notes[1].locator: required field is missing; "
+            "add `locator:`",
+        ),
+        (
+            "briefs/river-talks.yaml",
+            "as_of: 2024-04-01",
+            "as_of: 2024-04",
+            "briefs/river-talks.yaml:3: as_of: '2024-04' is not a full date; write YYYY-MM-DD",
+        ),
+        (
+            "sources/river-2024.yaml",
+            "    priority: key\n",
+            "    priority: urgent\n",
+            "sources/river-2024.yaml:21: notes[0].priority: Input should be 'key', 'supporting' "
+            "or 'detail'",
+        ),
+        (
+            "sources/river-2024.yaml",
+            "container-title: Steppe Herald",
+            "container_title: Steppe Herald",
+            "sources/river-2024.yaml:7: container_title: unknown field; "
+            "did you mean `container-title`?",
+        ),
+        (
+            "briefs/river-talks.yaml",
+            "status: final",
+            "status: final\naudiences: [ministers]",
+            "briefs/river-talks.yaml:7: audiences[0]: unknown audience 'ministers'; "
+            "use one of: analyst",
+        ),
+        (
+            "sources/river-2024.yaml",
+            "language: en\n",
+            "language: en\nlanguage: kk\n",
+            "sources/river-2024.yaml:9: found duplicate key \"language\" with value \"kk\" "
+            "(original value: \"en\") (column 1); remove or rename one of the two keys",
+        ),
+        (
+            "sources/river-2024.yaml",
+            "title: \"River treaty talks resume in Almaty\"",
+            "title: [unclosed",
+            "sources/river-2024.yaml:3: expected ',' or ']', but got ':' (column 7); "
+            "fix the YAML syntax",
+        ),
+        (
+            "sources/river-2024.yaml",
+            "perspective: independent",
+            "perspective: !!python/object/apply:os.system [ls]",
+            "sources/river-2024.yaml:9: unknown tag 'tag:yaml.org,2002:python/object/apply:"
+            "os.system' is not allowed (column 14); remove the tag; only plain YAML data is read",
+        ),
+    ],
+)
+def test_bad_input_message(
+    run: Callable[..., Result], project: Path, path: str, old: str, new: str, expected: str
+) -> None:
+    file = project / path
+    text = file.read_text(encoding="utf-8")
+    assert old in text
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = run("build", "--project", project)
+    assert result.exit_code == 1
+    assert _problems(result) == [expected]
+    assert result.stderr.splitlines()[-1] == "Error: 1 error in the input; nothing was built"
+    assert "Traceback" not in result.output
+    assert not (project / "build").exists()
+
+
+def test_duplicate_note_ids(run: Callable[..., Result], project: Path) -> None:
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text() + NOTE.format(id="talks-resume"), encoding="utf-8")
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert _problems(result) == [
+        "sources/river-2024.yaml:35: notes[3].id: duplicate note id 'talks-resume' "
+        "(first used in notes[0]); give each note in a source its own id"
+    ]
+
+
+def test_all_problems_across_files_at_once(run: Callable[..., Result], project: Path) -> None:
+    write(project / "sources" / "extra.yaml", "type: report\ntitle: X\nperspective: official\n")
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("status: final", "status: done"), encoding="utf-8")
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert _problems(result) == [
+        "briefs/river-talks.yaml:6: status: Input should be 'draft' or 'final'",
+        "sources/extra.yaml: assessment: required field is missing; add `assessment:`",
+    ]
+    assert result.stderr.splitlines()[-1] == "Error: 2 errors in the input; fix them and run again"
+
+
+def test_broken_source_does_not_cascade(run: Callable[..., Result], project: Path) -> None:
+    """References into a file that failed to load are not reported a second time."""
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace("perspective: independent\n", ""))
+    result = run("check", "--project", project)
+    assert _problems(result) == [
+        "sources/river-2024.yaml: perspective: required field is missing; add `perspective:`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "sources/empty.yaml: file is empty; add content or delete the file"),
+        (b"- a\n- b\n", "sources/empty.yaml:1: expected a mapping of fields, found a "
+                         "CommentedSeq; start the file with `field: value` lines"),
+        (b"title: caf\xe9\n", "sources/empty.yaml:1: not valid UTF-8 text; save the file as UTF-8"),
+    ],
+)
+def test_unreadable_files(
+    run: Callable[..., Result], project: Path, content: bytes, expected: str
+) -> None:
+    (project / "sources" / "empty.yaml").write_bytes(content)
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert _problems(result) == [expected]
