@@ -77,7 +77,7 @@ def _problems(result: Result) -> list[str]:
             "sources/river-2024.yaml",
             "container-title: Steppe Herald",
             "container_title: Steppe Herald",
-            "sources/river-2024.yaml:7: container_title: unknown field; "
+            "sources/river-2024.yaml:6: container_title: unknown field; "
             "did you mean `container-title`?",
         ),
         (
