@@ -1,0 +1,139 @@
+"""Real renders through WeasyPrint, read back from the PDF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from pypdf import PdfReader
+
+from conftest import pdf_fonts, pdf_text, write
+
+
+def test_pdf_reads_back(built: Path) -> None:
+    reader = PdfReader(built)
+    text = pdf_text(built)
+    assert built.read_bytes().startswith(b"%PDF-")
+    assert len(reader.pages) == 2
+    # Title block, as-of date, status, key messages, contents, headings.
+    assert "River treaty talks: where they stand" in text
+    assert "As of 1 April 2024" in text and "FINAL" in text
+    assert "KEY MESSAGES Talks have resumed after a two-year pause." in text
+    contents = re.sub(r" ?\.{3,} ?", "…", text)  # leader dots
+    assert "CONTENTS 1 Context…1 2 Options…1 3 Recommendations…1 Annex A · Chronology…2" in contents
+    assert "Negotiators from the two riparian states met again in Almaty after a two-year pause." in text
+    # Page-bottom footnote citing source and locator; references entry; annexes.
+    assert "Sagyntay, “River treaty talks resume in Almaty”, para. 5." in text
+    assert "Aru Sagyntay. “River treaty talks resume in Almaty.” Steppe Herald. 14 March 2024." in text
+    assert "12–13 Mar 2024 Treaty talks resume in Almaty Sagyntay, para. 1" in text
+    assert "Page 1 of 2" in text and "Page 2 of 2" in text
+
+
+def test_every_footnote_body_is_printed(built: Path) -> None:
+    """Each footnote call has its footnote text on the page (guards the WeasyPrint
+    footnote-area bug worked around in brief.css)."""
+    text = pdf_text(built)
+    assert text.count("Sagyntay, “River treaty talks resume in Almaty”, para.") == 4
+
+
+def test_running_header_only_after_first_page(built: Path) -> None:
+    first, second = (" ".join((p.extract_text() or "").split()) for p in PdfReader(built).pages)
+    assert "River treaty talks Analyst brief" not in first
+    assert "River treaty talks Analyst brief" in second
+
+
+def test_metadata(built: Path) -> None:
+    reader = PdfReader(built)
+    meta = reader.metadata
+    assert meta is not None
+    assert meta.title == "River treaty talks: where they stand"
+    assert meta.author == "Test Unit"
+    assert meta["/Keywords"] == "water, treaty"
+    assert reader.trailer["/Root"]["/Lang"] == "en-GB"
+    assert "/CreationDate" not in meta  # no wall-clock time unless SOURCE_DATE_EPOCH is set
+    assert [o.title for o in reader.outline[:1]] == ["River treaty talks: where they stand"]
+
+
+def test_fonts_embedded_and_cover_kazakh(built: Path) -> None:
+    fonts = pdf_fonts(built)
+    assert {"PT-Serif", "PT-Sans", "PT-Sans-Bold"} <= fonts
+    for page in PdfReader(built).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            descendant = ref.get_object()["/DescendantFonts"][0].get_object()
+            assert "/FontFile2" in descendant["/FontDescriptor"]  # embedded, not referenced
+    assert "Ә Ғ Қ Ң Ө Ұ Ү Һ І" in pdf_text(built)
+    assert "Ақтөбе, Өскемен and Үштөбе" in pdf_text(built)
+
+
+def test_manifest(built: Path) -> None:
+    manifest = json.loads((built.parent / "manifest.json").read_text())
+    assert manifest["brief"] == "river-talks"
+    assert manifest["outputs"]["analyst"]["pages"] == 2
+    assert manifest["outputs"]["analyst"]["sha256"] == hashlib.sha256(built.read_bytes()).hexdigest()
+    html = (built.parent / "analyst.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and 'lang="en-GB"' in html
+
+
+def test_two_builds_are_byte_identical(
+    run: Callable[..., Result], project: Path, built: Path
+) -> None:
+    assert run("build", "--project", project).exit_code == 0
+    again = project / "build" / "river-talks" / "analyst.pdf"
+    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(built.read_bytes()).digest()
+
+
+def test_source_date_epoch_sets_pdf_dates(
+    run: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert run("build", "--project", project).exit_code == 0
+    meta = PdfReader(project / "build" / "river-talks" / "analyst.pdf").metadata
+    assert meta is not None and meta["/CreationDate"] == "D:20231114221320Z"
+
+
+def test_markdown_raw_html_is_shown_as_text(run: Callable[..., Result], project: Path) -> None:
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(
+        source.read_text().replace(
+            "after a **two-year** pause.",
+            "after a **two-year** pause <script>alert(1)</script> [x](javascript:alert(1)).",
+        )
+    )
+    assert run("build", "--project", project).exit_code == 0
+    html = (project / "build" / "river-talks" / "analyst.html").read_text()
+    assert "<strong>two-year</strong>" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html
+    assert 'href="javascript:' not in html  # left as text, never a link
+
+
+def test_project_template_overrides_and_extends_default(
+    run: Callable[..., Result], project: Path
+) -> None:
+    write(
+        project / "templates" / "analyst.html.j2",
+        '{% extends "default:analyst.html.j2" %}\n{% block edition %}Committee note{% endblock %}\n',
+    )
+    result = run("-vv", "build", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert f"template analyst.html.j2 from {project / 'templates' / 'analyst.html.j2'}" in (
+        result.stderr
+    )
+    text = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
+    assert "COMMITTEE NOTE" in text and "River treaty talks Committee note" in text
+
+
+def test_misspelt_template_variable_is_an_error(run: Callable[..., Result], project: Path) -> None:
+    write(
+        project / "templates" / "analyst.html.j2",
+        '{% extends "default:analyst.html.j2" %}\n{% block edition %}{{ brief.titel }}{% endblock %}\n',
+    )
+    result = run("build", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: template 'analyst.html.j2': ")
+    assert "has no attribute 'titel'" in result.stderr
+    assert not (project / "build").exists()
