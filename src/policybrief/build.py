@@ -29,11 +29,6 @@ class Target:
     audience: str
     rendered: Rendered
 
-    @property
-    def label(self) -> str:
-        """'astana-talks/analyst', used in messages."""
-        return f"{self.brief_id}/{self.audience}"
-
 
 def check_project(
     config: Config, consequence: str = "nothing was built"

@@ -90,7 +90,7 @@ def build(brief_ids: tuple[str, ...], project: Path | None, strict: bool | None)
     Everything is read and validated before anything is written; outputs go to
     build/<brief-id>/<audience>.pdf with a manifest.json beside them.
 
-    Example: brief build astana-talks --strict
+    Example: brief build water-2025 --strict
     """
     from .build import build as run_build
     from .config import load_config

@@ -1,0 +1,82 @@
+"""The repository's own project: the Astana brief and its source notes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from pypdf import PdfReader
+
+from conftest import REPO, pdf_text
+from policybrief.config import load_config
+from policybrief.load import load_project
+
+SEEDS = REPO.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="module")
+def astana() -> dict[str, object]:
+    config = load_config(REPO)
+    project, problems = load_project(config)
+    assert problems == []
+    return {"config": config, "project": project}
+
+
+def test_enough_notes_each_with_locator(astana: dict[str, object]) -> None:
+    project = astana["project"]
+    notes = [n for e in project.sources.values() for n in e.model.notes]  # type: ignore[attr-defined]
+    assert len(notes) >= 40
+    assert all(n.locator.strip() for n in notes)
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["2012", "2013", "2015-05", "2015-10", "2016-12-30", "2017-01-23", "2017-02-06", "2023",
+     "2024-01", "2024-05", "2024-11"],
+)
+def test_key_events_are_dated(astana: dict[str, object], when: str) -> None:
+    project = astana["project"]
+    dated = {str(n.date) for e in project.sources.values()  # type: ignore[attr-defined]
+             for n in e.model.notes if n.date and n.event}
+    assert when in dated
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="seed archive not beside the repository")
+def test_quotes_are_verbatim_in_their_seed(astana: dict[str, object]) -> None:
+    def fold(text: str) -> str:
+        return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').split())
+
+    project = astana["project"]
+    for entry in project.sources.values():  # type: ignore[attr-defined]
+        source = entry.model
+        archive = fold((SEEDS / source.archive).read_text(encoding="utf-8"))
+        for note in source.notes:
+            if note.quote:
+                assert fold(note.quote) in archive, f"{source.id}/{note.id}"
+
+
+def test_nothing_topic_specific_in_code() -> None:
+    code = " ".join(p.read_text() for p in (REPO / "src" / "policybrief").rglob("*.*")
+                    if p.suffix in (".py", ".j2", ".css"))
+    assert not re.search(r"kazakh|astana|syria|prior-attempts", code, re.IGNORECASE)
+
+
+def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    for name in ("briefs", "sources"):
+        shutil.copytree(REPO / name, copy / name)
+    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
+    result = run("build", "--strict", "--project", copy)
+    assert result.exit_code == 0, result.output
+    pdf = copy / "build" / "astana-talks" / "analyst.pdf"
+    pages = len(PdfReader(pdf).pages)
+    assert 6 <= pages <= 12
+    text = pdf_text(pdf)
+    for heading in ("1 Background", "2 Kazakhstan's role", "3 Prior attempts", "4 Outlook",
+                    "Annex A · Chronology", "Annex B · Sources and their reliability"):
+        assert heading in text
+    assert f"Page {pages} of {pages}" in text
