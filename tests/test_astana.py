@@ -11,7 +11,7 @@ import pytest
 from click.testing import Result
 from pypdf import PdfReader
 
-from conftest import REPO, pdf_text
+from conftest import REPO, pdf_fonts, pdf_text
 from policybrief.config import load_config
 from policybrief.load import load_project
 
@@ -80,3 +80,4 @@ def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None
                     "Annex A · Chronology", "Annex B · Sources and their reliability"):
         assert heading in text
     assert f"Page {pages} of {pages}" in text
+    assert all(f.startswith("PT-") for f in pdf_fonts(pdf))  # every glyph from bundled fonts

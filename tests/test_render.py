@@ -62,6 +62,7 @@ def test_metadata(built: Path) -> None:
 def test_fonts_embedded_and_cover_kazakh(built: Path) -> None:
     fonts = pdf_fonts(built)
     assert {"PT-Serif", "PT-Sans", "PT-Sans-Bold"} <= fonts
+    assert all(f.startswith("PT-") for f in fonts), fonts  # no fallback to system fonts
     for page in PdfReader(built).pages:
         for ref in page["/Resources"]["/Font"].values():
             descendant = ref.get_object()["/DescendantFonts"][0].get_object()
