@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from .config import Config
 from .errors import Problem, display_path
@@ -54,7 +55,7 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def _remedy(error: dict[str, Any]) -> str:
+def _remedy(error: ErrorDetails) -> str:
     kind, name = error["type"], str(error["loc"][-1]) if error["loc"] else ""
     if kind == "missing":
         return f"add `{name}:`"
@@ -62,7 +63,7 @@ def _remedy(error: dict[str, Any]) -> str:
         close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
         return f"did you mean `{close[0]}`?" if close else "remove it or check its spelling"
     if kind == "string_pattern_mismatch":
-        pattern = error.get("ctx", {}).get("pattern", "")
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
         if "/" in pattern:
             return "write a note reference as source-id/note-id, e.g. diplomat-2015/talks-may"
         if pattern == SLUG:
@@ -77,7 +78,7 @@ def _remedy(error: dict[str, Any]) -> str:
     return ""
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     kind, msg = error["type"], str(error["msg"])
     if kind == "extra_forbidden":
         return "unknown field"
@@ -121,7 +122,8 @@ def _load_folder(
             problems.append(
                 Problem(
                     display, None, "", f"file name {path.stem!r} is not a valid id",
-                    "name files with lowercase letters, digits and hyphens, e.g. diplomat-2015.yaml",
+                    "name files with lowercase letters, digits and hyphens, "
+                    "e.g. diplomat-2015.yaml",
                 )
             )
             continue
