@@ -143,3 +143,8 @@ def test_misspelt_template_variable_is_an_error(run: Callable[..., Result], proj
     assert result.stderr.startswith("Error: template 'analyst.html.j2': ")
     assert "has no attribute 'titel'" in result.stderr
     assert not (project / "build").exists()
+
+
+def test_footnote_call_is_kept_with_its_last_word(built: Path) -> None:
+    html = (built.parent / "analyst.html").read_text()
+    assert '<strong>two-year</strong> <span class="nobr">pause.<span class="footnote">' in html

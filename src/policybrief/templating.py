@@ -70,6 +70,17 @@ def css_string(value: str) -> Markup:
     return Markup(f'"{out}"')
 
 
+def attach(html: str, call: str) -> Markup:
+    """Join a footnote to the last word of rendered text, so no line starts with a call.
+
+    Only a plain last word (no markup in it) is wrapped; otherwise the call just follows.
+    """
+    head, space, tail = str(html).rstrip().rpartition(" ")
+    if not tail or "<" in tail or ">" in tail:
+        return Markup(f"{html}{call}")
+    return Markup(f'{head}{space}<span class="nobr">{tail}{call}</span>')
+
+
 def make_markdown() -> MarkdownIt:
     """CommonMark with raw HTML off: HTML in notes is shown as text, never interpreted."""
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -100,4 +111,5 @@ def make_environment(config: Config) -> SandboxedEnvironment:
     env.filters["span"] = format_span
     env.filters["names"] = format_names
     env.filters["css_string"] = css_string
+    env.filters["attach"] = attach
     return env
