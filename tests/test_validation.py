@@ -85,7 +85,7 @@ def _problems(result: Result) -> list[str]:
             "status: final",
             "status: final\naudiences: [ministers]",
             "briefs/river-talks.yaml:7: audiences[0]: unknown audience 'ministers'; "
-            "use one of: analyst",
+            "use one of: analyst, executive, talking-points",
         ),
         (
             "sources/river-2024.yaml",

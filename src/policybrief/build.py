@@ -10,10 +10,10 @@ import click
 
 from . import __version__
 from .config import Config
-from .curate import curate
-from .errors import InputError, Problem
+from .curate import CuratedBrief, curate
+from .errors import BudgetError, InputError, Problem
 from .load import Project, load_project
-from .output import sha256, write_outputs
+from .output import previous_outputs, sha256, write_outputs
 from .render import Rendered, render_html, render_pdf
 from .templating import make_environment
 from .validate import validate_project
@@ -52,21 +52,55 @@ def _select(project: Project, brief_ids: tuple[str, ...]) -> list[str]:
     return list(brief_ids) or sorted(project.briefs)
 
 
-def build(config: Config, brief_ids: tuple[str, ...] = ()) -> list[Target]:
-    """Build the selected briefs (all by default) for each of their audiences."""
+def check_budget(label: str, curated: CuratedBrief, pages: int, strict: bool) -> None:
+    """Fail a target over its page budget; warn (fail if strict) on wordy sections."""
+    audience = curated.audience
+    limit = audience.words_per_section
+    wordy = [s for s in curated.sections if limit and s.words > limit]
+    sections = ", ".join(f"{s.key} ({s.words} words)" for s in wordy)
+    if audience.pages and pages > audience.pages:
+        message = (
+            f"{label}: {pages} pages, {pages - audience.pages} over the "
+            f"{audience.pages}-page budget"
+        )
+        if wordy:
+            message += f"; sections over their {limit}-word budget: {sections}"
+        raise BudgetError(
+            f"{message}; shorten the brief (leads, key messages, recommendations) or raise "
+            f"`pages` for audience {audience.name!r} in the project config"
+        )
+    if wordy:
+        message = f"{label}: sections over their {limit}-word budget: {sections}"
+        if strict:
+            raise BudgetError(f"{message} (--strict); shorten them")
+        log.warning("%s", message)
+
+
+def build(
+    config: Config, brief_ids: tuple[str, ...] = (), audiences: tuple[str, ...] = ()
+) -> list[Target]:
+    """Build the selected briefs (all by default) for each of their (selected) audiences."""
     project, _ = check_project(config)
+    unknown = [a for a in audiences if a not in config.audiences]
+    if unknown:
+        raise click.UsageError(
+            f"unknown audience {unknown[0]!r}; audiences: {', '.join(config.audiences)}"
+        )
     env = make_environment(config)
     targets: list[Target] = []
     for brief_id in _select(project, brief_ids):
         brief = project.briefs[brief_id].model
-        curated = curate(project, brief)
-        for audience in brief.audiences:
-            label = f"{brief_id}/{audience}"
-            html = render_html(env, curated, config.audiences[audience], config)
+        for name in brief.audiences:
+            if audiences and name not in audiences:
+                continue
+            label = f"{brief_id}/{name}"
+            curated = curate(project, brief, config.audiences[name])
+            html = render_html(env, curated, config)
             rendered = render_pdf(html, config, label=label)
             for warning in rendered.warnings:
                 log.warning("%s: WeasyPrint: %s", label, warning)
-            targets.append(Target(brief_id, audience, rendered))
+            check_budget(label, curated, rendered.pages, config.strict)
+            targets.append(Target(brief_id, name, rendered))
     # Everything rendered without error: only now touch build/.
     for brief_id in dict.fromkeys(t.brief_id for t in targets):
         write_brief(config, project, brief_id, [t for t in targets if t.brief_id == brief_id])
@@ -76,8 +110,10 @@ def build(config: Config, brief_ids: tuple[str, ...] = ()) -> list[Target]:
 def write_brief(config: Config, project: Project, brief_id: str, targets: list[Target]) -> Path:
     """Write a brief's PDFs, HTML and manifest.json under build/<brief-id>/."""
     brief = project.briefs[brief_id].model
+    folder = config.build_dir / brief_id
     files: dict[str, bytes] = {}
-    outputs = {}
+    # A build narrowed with -a keeps the other audiences' entries (if still listed).
+    outputs = {k: v for k, v in previous_outputs(folder).items() if k in brief.audiences}
     for target in targets:
         pdf_name, html_name = f"{target.audience}.pdf", f"{target.audience}.html"
         files[pdf_name] = target.rendered.pdf
@@ -87,7 +123,7 @@ def write_brief(config: Config, project: Project, brief_id: str, targets: list[T
             "html": html_name,
             "pages": target.rendered.pages,
             "sha256": sha256(target.rendered.pdf),
-            "template": config.audiences[target.audience],
+            "template": config.audiences[target.audience].template,
         }
     manifest = {
         "brief": brief_id,
@@ -95,8 +131,7 @@ def write_brief(config: Config, project: Project, brief_id: str, targets: list[T
         "as_of": brief.as_of.isoformat(),
         "status": brief.status,
         "generator": f"policybrief {__version__}",
-        "outputs": outputs,
+        "outputs": dict(sorted(outputs.items())),
     }
-    folder = config.build_dir / brief_id
     write_outputs(folder, files, manifest)
     return folder

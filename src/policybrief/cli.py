@@ -20,6 +20,7 @@ from .errors import EXIT_INTERRUPTED, BriefError
 HELP_PROJECT = "Project folder (default: found by walking up from the current folder)."
 HELP_STRICT = "Treat warnings, including WeasyPrint's, as errors (for CI)."
 HELP_DEBUG = "Show tracebacks for errors."
+HELP_AUDIENCE = "Build only this audience (repeatable), e.g. -a executive."
 HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
 
 project_option = click.option(
@@ -82,13 +83,18 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 
 @cli.command()
 @click.argument("brief_ids", nargs=-1)
+@click.option("--audience", "-a", "audiences", multiple=True, help=HELP_AUDIENCE)
 @project_option
 @strict_option
-def build(brief_ids: tuple[str, ...], project: Path | None, strict: bool | None) -> None:
+def build(
+    brief_ids: tuple[str, ...], audiences: tuple[str, ...], project: Path | None,
+    strict: bool | None,
+) -> None:
     """Build PDFs (and HTML) for every brief, or only BRIEF_IDS.
 
-    Everything is read and validated before anything is written; outputs go to
-    build/<brief-id>/<audience>.pdf with a manifest.json beside them.
+    Each brief is built for every audience it lists (narrow with -a). Everything is
+    read, validated and rendered before anything is written; outputs go to
+    build/<brief-id>/<audience>.pdf and .html, with a manifest.json beside them.
 
     Example: brief build water-2025 --strict
     """
@@ -96,7 +102,7 @@ def build(brief_ids: tuple[str, ...], project: Path | None, strict: bool | None)
     from .config import load_config
 
     config = load_config(project, strict=strict)
-    targets = run_build(config, brief_ids)
+    targets = run_build(config, brief_ids, audiences)
     for target in targets:
         path = config.build_dir / target.brief_id / f"{target.audience}.pdf"
         pages = target.rendered.pages

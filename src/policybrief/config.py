@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,39 @@ from .errors import ConfigError
 
 CONFIG_FILES = ("policybrief.toml", "pyproject.toml")
 PAPER_SIZES = {"A4": "A4", "Letter": "letter"}
-DEFAULT_AUDIENCES: dict[str, str] = {"analyst": "analyst.html.j2"}
+PRIORITIES = ("key", "supporting", "detail")
+CITATION_MODES = ("footnotes", "endnotes", "sources")
+REQUIRABLE = ("recommendations", "lines_to_take", "questions", "do_not_say", "outlook_signposts")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """An audience profile: its template and the limits the build enforces."""
+
+    name: str
+    label: str  # what the document calls itself: "Executive note"
+    template: str
+    pages: int | None = None  # page budget; more pages fail the build
+    words_per_section: int | None = None  # warn (fail under --strict) above this
+    min_priority: str = "detail"  # lowest note priority shown: key | supporting | detail
+    citations: str = "footnotes"  # footnotes | endnotes | sources
+    requires: tuple[str, ...] = ()  # brief fields this audience cannot do without
+
+
+DEFAULT_AUDIENCES: dict[str, Audience] = {
+    a.name: a
+    for a in (
+        Audience("analyst", "Analyst brief", "analyst.html.j2"),
+        Audience(
+            "executive", "Executive note", "executive.html.j2", pages=2,
+            words_per_section=110, min_priority="key", citations="endnotes",
+        ),
+        Audience(
+            "talking-points", "Talking points", "talking-points.html.j2", pages=4,
+            min_priority="key", citations="sources", requires=("lines_to_take", "questions"),
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -22,7 +55,7 @@ class Config:
     config_file: Path
     sections: dict[str, str]
     paper: str = "A4"
-    audiences: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AUDIENCES))
+    audiences: dict[str, Audience] = field(default_factory=lambda: dict(DEFAULT_AUDIENCES))
     strict: bool = False
 
     @property
@@ -58,6 +91,52 @@ def _settings(path: Path) -> dict[str, Any] | None:
         return data
     table = data.get("tool", {}).get("policybrief")
     return table if isinstance(table, dict) else None
+
+
+def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> Audience:
+    """One [audiences.NAME] table over its base profile (itself, `like`, or analyst)."""
+    example = 'e.g. like = "executive" and template = "my-note.html.j2"'
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: audiences.{name}: must be a table; {example}")
+    table = dict(table)
+    like = table.pop("like", None)
+    if like is not None and like not in known:
+        raise ConfigError(
+            f"{where}: audiences.{name}.like: unknown audience {like!r}; "
+            f"use one of: {', '.join(known)}"
+        )
+    base = known.get(like or name)
+    if base is None and "template" not in table:
+        raise ConfigError(
+            f"{where}: audiences.{name}: a new audience needs `template` (or `like`); {example}"
+        )
+    base = base or known["analyst"]
+    fields = {f.name for f in dataclasses.fields(Audience)} - {"name"}
+    checks: dict[str, tuple[Any, str]] = {
+        "label": (lambda v: isinstance(v, str) and v.strip(), "a non-empty text"),
+        "template": (lambda v: isinstance(v, str) and v.endswith(".j2"), "a template name ending .j2"),
+        "pages": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
+        "words_per_section": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
+        "min_priority": (lambda v: v in PRIORITIES, f"one of: {', '.join(PRIORITIES)}"),
+        "citations": (lambda v: v in CITATION_MODES, f"one of: {', '.join(CITATION_MODES)}"),
+        "requires": (
+            lambda v: isinstance(v, list) and all(x in REQUIRABLE for x in v),
+            f"a list of: {', '.join(REQUIRABLE)}",
+        ),
+    }
+    for key, value in table.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{where}: audiences.{name}.{key}: unknown setting; "
+                f"known: like, {', '.join(sorted(fields))}"
+            )
+        check, expected = checks[key]
+        if not check(value):
+            raise ConfigError(f"{where}: audiences.{name}.{key}: {value!r} is not {expected}")
+    if "requires" in table:
+        table["requires"] = tuple(table["requires"])
+    label = table.pop("label", None) or (base.label if base.name == name or like else name)
+    return dataclasses.replace(base, name=name, label=label, **table)
 
 
 def find_project(start: Path) -> tuple[Path, dict[str, Any]]:
@@ -100,13 +179,11 @@ def load_config(project: Path | None = None, *, strict: bool | None = None) -> C
             f"{config_file}: {where}: paper: {paper!r} is not one of: {', '.join(PAPER_SIZES)}"
         )
     audiences = dict(DEFAULT_AUDIENCES)
-    extra = settings.get("audiences", {})
-    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
-        raise ConfigError(
-            f"{config_file}: {where}: audiences: must map audience names to template names, "
-            'e.g. [tool.policybrief.audiences] cable = "cable.html.j2"'
-        )
-    audiences.update(extra)
+    tables = settings.get("audiences", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{config_file}: {where}: audiences: must be a table of audiences")
+    for name, table in tables.items():
+        audiences[name] = _audience(name, table, audiences, f"{config_file}: {where}")
     unknown = sorted(set(settings) - {"sections", "paper", "audiences"})
     if unknown:
         raise ConfigError(

@@ -1,101 +1,144 @@
-"""Resolve a brief's note references into what templates render: no I/O, no formatting."""
+"""Resolve a brief's note references for one audience: what templates render. No I/O."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from .config import Audience
 from .load import Project
-from .models import Brief, CitedText, Note, Source
+from .models import PRIORITY_RANK, Brief, CitedText, Note, Source
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A note as cited in a brief: the note, its source and its reference string."""
+    """A note as cited in a brief: the note, its source, its reference and endnote number."""
 
     ref: str
     note: Note
     source: Source
+    number: int  # order of first citation in the brief: endnote number
 
 
 @dataclass(frozen=True)
 class CuratedText:
-    """A key message or recommendation with the notes it cites."""
+    """A key message, recommendation or line to take, with the notes it cites."""
 
     text: str
     citations: list[Citation]
 
 
 @dataclass(frozen=True)
+class CuratedQuestion:
+    """A likely question, its suggested answer and the notes behind the answer."""
+
+    question: str
+    answer: str
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
 class CuratedSection:
-    """A section with its title resolved and its notes in the brief's order."""
+    """A section for one audience: notes below the audience's priority are left out."""
 
     key: str
     title: str
     lead: str | None
     citations: list[Citation]
+    words: int  # words the audience reads in this section (lead and shown notes)
 
 
 @dataclass(frozen=True)
 class CuratedBrief:
-    """Everything a template needs to render one brief."""
+    """Everything a template needs to render one brief for one audience."""
 
     brief: Brief
+    audience: Audience
     key_messages: list[CuratedText]
     sections: list[CuratedSection]
     recommendations: list[CuratedText]
+    lines_to_take: list[CuratedText]
+    questions: list[CuratedQuestion]
     references: list[Source]
     timeline: list[Citation]
+    endnotes: list[Citation]
 
     def context(self) -> dict[str, Any]:
-        """Template variables (documented in the README)."""
+        """Template variables (documented in docs/templates.md)."""
         return {
             "brief": self.brief,
+            "audience": self.audience,
             "key_messages": self.key_messages,
             "sections": self.sections,
             "recommendations": self.recommendations,
+            "lines_to_take": self.lines_to_take,
+            "questions": self.questions,
             "references": self.references,
             "timeline": self.timeline,
+            "endnotes": self.endnotes,
         }
 
 
-def _cite(project: Project, ref: str) -> Citation:
-    source_id, note_id = ref.split("/", 1)
-    source = project.sources[source_id].model
-    note = next(n for n in source.notes if n.id == note_id)
-    return Citation(ref, note, source)
+def count_words(*texts: str | None) -> int:
+    """Words as a reader counts them (Markdown markup is not a word)."""
+    return sum(len([w for w in (t or "").split() if any(c.isalnum() for c in w)]) for t in texts)
 
 
-def curate(project: Project, brief: Brief) -> CuratedBrief:
-    """Resolve a validated brief against the project's notes."""
+class _Citer:
+    """Resolves references and numbers each cited note once, in order of first use."""
 
-    def texts(items: list[CitedText]) -> list[CuratedText]:
-        return [CuratedText(i.text, [_cite(project, r) for r in i.notes]) for i in items]
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.cited: dict[str, Citation] = {}
 
-    sections = [
-        CuratedSection(
-            s.key,
-            s.title or project.config.sections[s.key],
-            s.lead,
-            [_cite(project, r) for r in s.notes],
-        )
-        for s in brief.sections
+    def note(self, ref: str) -> tuple[Note, Source]:
+        source_id, note_id = ref.split("/", 1)
+        source = self.project.sources[source_id].model
+        return next(n for n in source.notes if n.id == note_id), source
+
+    def __call__(self, ref: str) -> Citation:
+        if ref not in self.cited:
+            self.cited[ref] = Citation(ref, *self.note(ref), len(self.cited) + 1)
+        return self.cited[ref]
+
+    def texts(self, items: list[CitedText]) -> list[CuratedText]:
+        return [CuratedText(i.text, [self(r) for r in i.notes]) for i in items]
+
+
+def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
+    """Resolve a validated brief against the project's notes for one audience."""
+    cite = _Citer(project)
+    limit = PRIORITY_RANK[audience.min_priority]
+    key_messages = cite.texts(brief.key_messages)
+    sections = []
+    for s in brief.sections:
+        refs = [r for r in s.notes if PRIORITY_RANK[cite.note(r)[0].priority] <= limit]
+        shown = [cite(r) for r in refs]
+        # With endnotes the lead is the section's text and its notes are the evidence.
+        texts = [s.lead] if audience.citations == "endnotes" and s.lead else [
+            s.lead, *(c.note.text for c in shown)
+        ]
+        title = s.title or project.config.sections[s.key]
+        sections.append(CuratedSection(s.key, title, s.lead, shown, count_words(*texts)))
+    recommendations = cite.texts(brief.recommendations)
+    lines_to_take = cite.texts(brief.lines_to_take)
+    questions = [
+        CuratedQuestion(q.question, q.answer, [cite(r) for r in q.notes]) for q in brief.questions
     ]
-    key_messages = texts(brief.key_messages)
-    recommendations = texts(brief.recommendations)
-    cited = [c for part in (key_messages, sections, recommendations) for x in part
-             for c in x.citations]
+    cited = list(cite.cited.values())
     sources = {c.source.id: c.source for c in cited}
-    unique = {c.ref: c for c in cited}
-    timeline = sorted(
-        (c for c in unique.values() if c.note.date and c.note.event),
-        key=lambda c: (c.note.date.start if c.note.date else None, c.ref),
-    )
     return CuratedBrief(
         brief=brief,
+        audience=audience,
         key_messages=key_messages,
         sections=sections,
         recommendations=recommendations,
+        lines_to_take=lines_to_take,
+        questions=questions,
         references=sorted(sources.values(), key=lambda s: s.sort_key),
-        timeline=timeline,
+        timeline=sorted(
+            (c for c in cited if c.note.date and c.note.event),
+            key=lambda c: (c.note.date.start if c.note.date else None, c.ref),
+        ),
+        endnotes=cited,
     )

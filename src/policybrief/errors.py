@@ -65,6 +65,10 @@ class InputError(BriefError):
         super().__init__(f"{' and '.join(parts)} in the input; {consequence}")
 
 
+class BudgetError(BriefError):
+    """Raised by build.py when a target is over its audience's page (or, strict, word) budget."""
+
+
 class TemplateError(BriefError):
     """Raised by templating.py/render.py when a template is missing or fails to render."""
 

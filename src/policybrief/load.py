@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from .config import Config
 from .errors import Problem, display_path
-from .models import SLUG, Brief, CitedText, Name, Note, Section, Source
+from .models import SLUG, Brief, CitedText, Name, Note, Question, Section, Source
 from .yamlio import Document, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,7 +21,7 @@ M = TypeVar("M", bound=BaseModel)
 _FIELD_NAMES = sorted(
     {
         f.alias or name
-        for model in (Brief, CitedText, Name, Note, Section, Source)
+        for model in (Brief, CitedText, Name, Note, Question, Section, Source)
         for name, f in model.model_fields.items()
     }
     - {"id"}

@@ -239,6 +239,14 @@ class CitedText(_Model):
         return {"text": value} if isinstance(value, str) else value
 
 
+class Question(_Model):
+    """A likely question with the suggested answer (talking points)."""
+
+    question: Text
+    answer: Text
+    notes: list[NoteRef] = []
+
+
 class Section(_Model):
     """A curated section: a lead in the brief's words, then the notes it draws on."""
 
@@ -267,6 +275,9 @@ class Brief(_Model):
     sections: list[Section] = Field(min_length=1)
     recommendations: list[CitedText] = []
     outlook_signposts: list[Text] = []
+    lines_to_take: list[CitedText] = []
+    questions: list[Question] = []
+    do_not_say: list[Text] = []
 
     @field_validator("as_of", mode="before")
     @classmethod

@@ -42,6 +42,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def previous_outputs(folder: Path) -> dict[str, Any]:
+    """The `outputs` of the brief's last manifest (empty if none or unreadable)."""
+    try:
+        outputs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return outputs if isinstance(outputs, dict) else {}
+
+
 def write_outputs(folder: Path, files: dict[str, bytes], manifest: dict[str, Any]) -> None:
     """Write a brief's outputs, then its manifest last (so it never lists a missing file)."""
     for name, data in files.items():

@@ -125,16 +125,13 @@ def _weasyprint_warnings() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
-def render_html(
-    env: SandboxedEnvironment, curated: CuratedBrief, template_name: str, config: Config
-) -> str:
+def render_html(env: SandboxedEnvironment, curated: CuratedBrief, config: Config) -> str:
     """Fill the audience's template with the curated brief."""
+    template_name = curated.audience.template
     try:
         template = env.get_template(template_name)
         log.debug("template %s from %s", template_name, template.filename)
-        return template.render(
-            **curated.context(), paper=PAPER_SIZES[config.paper], audience=template_name
-        )
+        return template.render(**curated.context(), paper=PAPER_SIZES[config.paper])
     except TemplateNotFound as exc:
         raise TemplateError(
             f"template {exc.name!r} not found in {config.templates_dir} or the package "

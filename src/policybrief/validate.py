@@ -9,7 +9,7 @@ from .errors import Problem
 from .load import Entry, Project, format_loc
 from .models import Brief
 
-_NOTE_LISTS = ("key_messages", "recommendations")
+_NOTE_LISTS = ("key_messages", "recommendations", "lines_to_take", "questions")
 
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
@@ -73,7 +73,8 @@ def _check_brief(project: Project, entry: Entry[Brief]) -> list[Problem]:
     brief, doc, config = entry.model, entry.doc, project.config
     problems: list[Problem | None] = []
     for i, audience in enumerate(brief.audiences):
-        if audience not in config.audiences:
+        profile = config.audiences.get(audience)
+        if profile is None:
             problems.append(
                 Problem(
                     doc.path, doc.line(("audiences", i)), f"audiences[{i}]",
@@ -82,6 +83,16 @@ def _check_brief(project: Project, entry: Entry[Brief]) -> list[Problem]:
                                   f"use one of: {', '.join(config.audiences)}"),
                 )
             )
+            continue
+        for needed in profile.requires:
+            if not getattr(brief, needed):
+                problems.append(
+                    Problem(
+                        doc.path, doc.line(("audiences", i)), f"audiences[{i}]",
+                        f"audience {audience!r} needs `{needed}`, which this brief lacks",
+                        f"add `{needed}:` to the brief or remove the audience",
+                    )
+                )
     keys: dict[str, int] = {}
     for i, section in enumerate(brief.sections):
         if section.key not in config.sections:
