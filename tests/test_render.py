@@ -148,3 +148,13 @@ def test_misspelt_template_variable_is_an_error(run: Callable[..., Result], proj
 def test_footnote_call_is_kept_with_its_last_word(built: Path) -> None:
     html = (built.parent / "analyst.html").read_text()
     assert '<strong>two-year</strong> <span class="nobr">pause.<span class="footnote">' in html
+
+
+def test_template_runtime_error_is_a_clean_error(run: Callable[..., Result], project: Path) -> None:
+    template = write(project / "templates" / "analyst.html.j2", "{{ brief.authors | sum }}\n")
+    result = run("build", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: template {template}:1: TypeError: unsupported operand type(s) for +: 'int' "
+        "and 'str'; fix the template\n"
+    )

@@ -17,7 +17,17 @@ class Citation:
     ref: str
     note: Note
     source: Source
-    number: int  # order of first citation in the brief: endnote number
+    number: int  # order of the note's first citation in the brief
+    source_number: int  # order of the source's first citation: its endnote number
+
+
+@dataclass(frozen=True)
+class Endnote:
+    """A cited source with the notes cited from it (endnote-style citation)."""
+
+    number: int
+    source: Source
+    citations: list[Citation]
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,9 @@ class CuratedSection:
     key: str
     title: str
     lead: str | None
+    summary: str | None  # the section's short version: its `summary`, else its lead
     citations: list[Citation]
-    words: int  # words the audience reads in this section (lead and shown notes)
+    words: int  # words the audience reads in this section
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ class CuratedBrief:
     questions: list[CuratedQuestion]
     references: list[Source]
     timeline: list[Citation]
-    endnotes: list[Citation]
+    endnotes: list[Endnote]
 
     def context(self) -> dict[str, Any]:
         """Template variables (documented in docs/templates.md)."""
@@ -98,7 +109,10 @@ class _Citer:
 
     def __call__(self, ref: str) -> Citation:
         if ref not in self.cited:
-            self.cited[ref] = Citation(ref, *self.note(ref), len(self.cited) + 1)
+            note, source = self.note(ref)
+            sources = list(dict.fromkeys(c.source.id for c in self.cited.values()))
+            number = sources.index(source.id) + 1 if source.id in sources else len(sources) + 1
+            self.cited[ref] = Citation(ref, note, source, len(self.cited) + 1, number)
         return self.cited[ref]
 
     def texts(self, items: list[CitedText]) -> list[CuratedText]:
@@ -114,12 +128,15 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     for s in brief.sections:
         refs = [r for r in s.notes if PRIORITY_RANK[cite.note(r)[0].priority] <= limit]
         shown = [cite(r) for r in refs]
-        # With endnotes the lead is the section's text and its notes are the evidence.
-        texts = [s.lead] if audience.citations == "endnotes" and s.lead else [
+        summary = s.summary or s.lead
+        # With endnotes the summary is the section's text and its notes are the evidence.
+        texts = [summary] if audience.citations == "endnotes" and summary else [
             s.lead, *(c.note.text for c in shown)
         ]
         title = s.title or project.config.sections[s.key]
-        sections.append(CuratedSection(s.key, title, s.lead, shown, count_words(*texts)))
+        sections.append(
+            CuratedSection(s.key, title, s.lead, summary, shown, count_words(*texts))
+        )
     recommendations = cite.texts(brief.recommendations)
     lines_to_take = cite.texts(brief.lines_to_take)
     questions = [
@@ -127,6 +144,10 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     ]
     cited = list(cite.cited.values())
     sources = {c.source.id: c.source for c in cited}
+    endnotes = [
+        Endnote(n, source, [c for c in cited if c.source.id == source.id])
+        for n, source in enumerate(sources.values(), 1)
+    ]
     return CuratedBrief(
         brief=brief,
         audience=audience,
@@ -140,5 +161,5 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
             (c for c in cited if c.note.date and c.note.event),
             key=lambda c: (c.note.date.start if c.note.date else None, c.ref),
         ),
-        endnotes=cited,
+        endnotes=endnotes,
     )

@@ -253,6 +253,7 @@ class Section(_Model):
     key: Slug
     title: Text | None = None
     lead: Text | None = None
+    summary: Text | None = None  # a short version of the lead for short audiences
     notes: list[NoteRef] = Field(min_length=1)
 
 

@@ -8,6 +8,7 @@ import json
 import logging
 import mimetypes
 import os
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -148,6 +149,12 @@ def render_html(env: SandboxedEnvironment, curated: CuratedBrief, config: Config
         ) from exc
     except JinjaTemplateError as exc:
         raise TemplateError(f"template {template_name!r}: {exc}") from exc
+    except Exception as exc:  # a template's own runtime error (bad filter use, types)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else repr(template_name)
+        raise TemplateError(
+            f"template {where}: {type(exc).__name__}: {exc}; fix the template"
+        ) from exc
 
 
 def _pdf_date(epoch: str) -> str:
