@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,97 @@ class Audience:
     requires: tuple[str, ...] = ()  # brief fields this audience cannot do without
 
 
+BRAND_FILE = "brand.toml"  # in the project's templates/
+BRAND_COLOURS = ("brand", "accent", "tint", "ink", "muted", "rule")
+_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|hsl)a?\([0-9.,% ]+\))$")
+_FONT_FORMATS = (".ttf", ".otf", ".woff", ".woff2")
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """A font file in the project's templates/ folder, under a family name."""
+
+    family: str
+    file: str  # relative to templates/
+    weight: int = 400
+    style: str = "normal"
+
+
+@dataclass(frozen=True)
+class Brand:
+    """An organisation's look: name, logo, colours and fonts (templates/brand.toml)."""
+
+    organisation: str | None = None
+    logo: str | None = None  # an SVG, relative to templates/
+    colours: dict[str, str] = field(default_factory=dict)
+    serif: str | None = None
+    sans: str | None = None
+    faces: tuple[FontFace, ...] = ()
+
+
+def load_brand(templates_dir: Path) -> Brand:
+    """Read and check templates/brand.toml; no file means the package's default look."""
+    path = templates_dir / BRAND_FILE
+    if not path.is_file():
+        return Brand()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}; fix the TOML syntax") from exc
+
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{path}: {key}: {problem}")
+
+    unknown = sorted(set(data) - {"organisation", "logo", "colours", "fonts"})
+    if unknown:
+        raise fail(unknown[0], "unknown setting; known: organisation, logo, colours, fonts")
+    for key in ("organisation", "logo"):
+        if key in data and not (isinstance(data[key], str) and data[key].strip()):
+            raise fail(key, "must be a non-empty text")
+    logo = data.get("logo")
+    if logo is not None:
+        file = (templates_dir / logo).resolve()
+        if not file.is_relative_to(templates_dir.resolve()) or file.suffix != ".svg":
+            raise fail("logo", f"{logo!r} must be an .svg file inside templates/")
+        if not file.is_file():
+            raise fail("logo", f"{logo!r} not found in {templates_dir}; add it or fix the name")
+    colours = data.get("colours", {})
+    if not isinstance(colours, dict):
+        raise fail("colours", "must be a table, e.g. [colours] brand = \"#1d3557\"")
+    for key, value in colours.items():
+        if key not in BRAND_COLOURS:
+            raise fail(f"colours.{key}", f"unknown colour; known: {', '.join(BRAND_COLOURS)}")
+        if not (isinstance(value, str) and _COLOUR.match(value)):
+            raise fail(f"colours.{key}", f"{value!r} is not a colour; write #rrggbb or rgb(r,g,b)")
+    fonts = data.get("fonts", {})
+    if not isinstance(fonts, dict):
+        raise fail("fonts", "must be a table, e.g. [fonts] serif = \"PT Serif\"")
+    faces = []
+    for i, face in enumerate(fonts.get("faces", [])):
+        where = f"fonts.faces[{i}]"
+        if not isinstance(face, dict) or not {"family", "file"} <= set(face):
+            raise fail(where, "needs `family` and `file`")
+        file = (templates_dir / str(face["file"])).resolve()
+        if not file.is_relative_to(templates_dir.resolve()) or file.suffix not in _FONT_FORMATS:
+            raise fail(f"{where}.file", "must be a .ttf, .otf, .woff or .woff2 inside templates/")
+        if not file.is_file():
+            raise fail(f"{where}.file", f"{face['file']!r} not found in {templates_dir}")
+        weight, style = face.get("weight", 400), face.get("style", "normal")
+        if type(weight) is not int or not 100 <= weight <= 900 or style not in ("normal", "italic"):
+            raise fail(where, "weight must be 100-900 and style normal or italic")
+        faces.append(FontFace(str(face["family"]), str(face["file"]), weight, style))
+    unknown = sorted(set(fonts) - {"serif", "sans", "faces"})
+    if unknown:
+        raise fail(f"fonts.{unknown[0]}", "unknown setting; known: serif, sans, faces")
+    for key in ("serif", "sans"):
+        if key in fonts and not (isinstance(fonts[key], str) and fonts[key].strip()):
+            raise fail(f"fonts.{key}", "must be a font family name")
+    return Brand(
+        organisation=data.get("organisation"), logo=logo, colours=dict(colours),
+        serif=fonts.get("serif"), sans=fonts.get("sans"), faces=tuple(faces),
+    )
+
+
 DEFAULT_AUDIENCES: dict[str, Audience] = {
     a.name: a
     for a in (
@@ -56,6 +148,7 @@ class Config:
     sections: dict[str, str]
     paper: str = "A4"
     audiences: dict[str, Audience] = field(default_factory=lambda: dict(DEFAULT_AUDIENCES))
+    brand: Brand = field(default_factory=Brand)
     strict: bool = False
 
     @property
@@ -114,7 +207,7 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
     fields = {f.name for f in dataclasses.fields(Audience)} - {"name"}
     checks: dict[str, tuple[Any, str]] = {
         "label": (lambda v: isinstance(v, str) and v.strip(), "a non-empty text"),
-        "template": (lambda v: isinstance(v, str) and v.endswith(".j2"), "a template name ending .j2"),
+        "template": (lambda v: isinstance(v, str) and v.endswith(".j2"), "a name ending .j2"),
         "pages": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
         "words_per_section": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
         "min_priority": (lambda v: v in PRIORITIES, f"one of: {', '.join(PRIORITIES)}"),
@@ -190,11 +283,13 @@ def load_config(project: Path | None = None, *, strict: bool | None = None) -> C
             f"{config_file}: {where}: unknown setting {unknown[0]!r}; "
             "known settings: audiences, paper, sections"
         )
+    root = config_file.parent
     return Config(
-        root=config_file.parent,
+        root=root,
         config_file=config_file,
         sections=dict(sections),
         paper=paper,
         audiences=audiences,
+        brand=load_brand(root / "templates"),
         strict=bool(strict),
     )

@@ -132,7 +132,9 @@ def render_html(env: SandboxedEnvironment, curated: CuratedBrief, config: Config
     try:
         template = env.get_template(template_name)
         log.debug("template %s from %s", template_name, template.filename)
-        return template.render(**curated.context(), paper=PAPER_SIZES[config.paper])
+        return template.render(
+            **curated.context(), paper=PAPER_SIZES[config.paper], brand=config.brand
+        )
     except TemplateNotFound as exc:
         raise TemplateError(
             f"template {exc.name!r} not found in {config.templates_dir} or the package "
