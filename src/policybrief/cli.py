@@ -21,6 +21,7 @@ HELP_PROJECT = "Project folder (default: found by walking up from the current fo
 HELP_STRICT = "Treat warnings, including WeasyPrint's, as errors (for CI)."
 HELP_DEBUG = "Show tracebacks for errors."
 HELP_AUDIENCE = "Build only this audience (repeatable), e.g. -a executive."
+HELP_FORCE = "Replace the project's copy if there is one."
 HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
 
 project_option = click.option(
@@ -127,3 +128,63 @@ def check(project: Path | None, strict: bool | None) -> None:
         f"ok: {len(loaded.sources)} sources, {notes} notes, {len(loaded.briefs)} briefs"
         + (f", {len(problems)} warnings" if problems else "")
     )
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Create a new project in DIRECTORY that builds at once.
+
+    It holds policybrief.toml, an example source and brief, and templates/ with a
+    brand file and logo to edit.
+
+    Example: brief init water-briefs && cd water-briefs && brief build
+    """
+    from .scaffold import init_project
+
+    made = init_project(directory)
+    for path in made:
+        click.echo(f"created {path}")
+    click.echo(f"next: cd {directory} && brief build")
+
+
+@cli.group()
+def templates() -> None:
+    """List the templates a build uses, or copy a default into templates/ to edit.
+
+    Example: brief templates list
+    """
+
+
+@templates.command("list")
+@project_option
+def templates_list(project: Path | None) -> None:
+    """Show every template and the folder that supplies it.
+
+    Example: brief templates list
+    """
+    from .config import load_config
+    from .templating import list_templates
+
+    config = load_config(project)
+    for info in list_templates(config):
+        where = "project" if info.path.parent == config.templates_dir else "package"
+        note = "  (overrides the package default)" if info.overrides_default else ""
+        click.echo(f"{info.name:<26} {where:<8} {info.path}{note}")
+
+
+@templates.command("eject")
+@click.argument("name")
+@click.option("--force", is_flag=True, help=HELP_FORCE)
+@project_option
+def templates_eject(name: str, force: bool, project: Path | None) -> None:
+    """Copy the packaged template NAME into the project's templates/ for editing.
+
+    Example: brief templates eject executive.html.j2
+    """
+    from .config import load_config
+    from .templating import eject_template
+
+    config = load_config(project)
+    path = eject_template(config, name, force)
+    click.echo(f"copied {name} to {path}; it now overrides the package default")

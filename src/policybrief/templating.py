@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton
@@ -22,11 +24,55 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from .config import Config
+from .errors import ConfigError
 from .models import Name, PartialDate
+from .output import write_atomic
 
 log = logging.getLogger(__name__)
 
 TEMPLATE_SUFFIX = ".html.j2"
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+_TEMPLATE_FILES = (".j2", ".css")
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template name and the file that supplies it."""
+
+    name: str
+    path: Path
+    overrides_default: bool  # a project file hiding a package default of the same name
+
+
+def _names(folder: Path) -> set[str]:
+    if not folder.is_dir():
+        return set()
+    return {p.name for p in folder.iterdir() if p.is_file() and p.suffix in _TEMPLATE_FILES}
+
+
+def list_templates(config: Config) -> list[TemplateInfo]:
+    """Every template the build can use, with the folder that wins for each name."""
+    project, package = _names(config.templates_dir), _names(PACKAGE_TEMPLATES)
+    return [
+        TemplateInfo(
+            name,
+            (config.templates_dir if name in project else PACKAGE_TEMPLATES) / name,
+            name in project and name in package,
+        )
+        for name in sorted(project | package)
+    ]
+
+
+def eject_template(config: Config, name: str, force: bool = False) -> Path:
+    """Copy a package default into the project's templates/ for editing."""
+    defaults = sorted(_names(PACKAGE_TEMPLATES))
+    if name not in defaults:
+        raise ConfigError(f"no packaged template {name!r}; templates: {', '.join(defaults)}")
+    target = config.templates_dir / name
+    if target.exists() and not force:
+        raise ConfigError(f"{target} already exists; use --force to replace it")
+    write_atomic(target, (PACKAGE_TEMPLATES / name).read_bytes())
+    return target
 
 
 def _locale(language: str) -> Locale:
