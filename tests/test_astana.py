@@ -67,7 +67,7 @@ def test_nothing_topic_specific_in_code() -> None:
 
 def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None:
     copy = tmp_path / "repo"
-    for name in ("briefs", "sources"):
+    for name in ("briefs", "sources", "templates"):
         shutil.copytree(REPO / name, copy / name)
     shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
     result = run("build", "--strict", "--project", copy)
@@ -81,3 +81,11 @@ def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None
         assert heading in text
     assert f"Page {pages} of {pages}" in text
     assert all(f.startswith("PT-") for f in pdf_fonts(pdf))  # every glyph from bundled fonts
+    budgets = {"executive": 2, "talking-points": 4, "committee": 1}
+    for audience, budget in budgets.items():
+        out = copy / "build" / "astana-talks" / f"{audience}.pdf"
+        assert 1 <= len(PdfReader(out).pages) <= budget, audience
+    committee = pdf_text(copy / "build" / "astana-talks" / "committee.pdf")
+    assert "NOTE FOR THE FOREIGN AFFAIRS COMMITTEE" in committee
+    assert "Questions members may wish to put" in committee
+    assert "CENTRE FOR MEDIATION STUDIES" in committee  # from templates/brand.toml

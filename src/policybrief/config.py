@@ -228,7 +228,9 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
             raise ConfigError(f"{where}: audiences.{name}.{key}: {value!r} is not {expected}")
     if "requires" in table:
         table["requires"] = tuple(table["requires"])
-    label = table.pop("label", None) or (base.label if base.name == name or like else name)
+    # An override keeps its label; a new audience is named after itself ("cable" -> "Cable").
+    default_label = base.label if base.name == name else name.replace("-", " ").capitalize()
+    label = table.pop("label", None) or default_label
     return dataclasses.replace(base, name=name, label=label, **table)
 
 
