@@ -52,9 +52,8 @@ def test_every_audience_builds(run: Callable[..., Result], three: Path) -> None:
     # key notes only, summarised by the section lead, with a source endnote
     assert "Context The talks restarted quietly.1 Recommendations" in executive
     assert "Options" not in executive  # no key note, no summary: nothing for a minister
-    assert "NOTES Sagyntay, “River treaty talks resume in Almaty”, Steppe Herald, 14 March 2024." in (
-        executive
-    )
+    endnote = "NOTES Sagyntay, “River treaty talks resume in Almaty”, Steppe Herald, 14 March 2024."
+    assert endnote in executive
     talking = pdf_text(out / "talking-points.pdf")
     assert "Lines to take We welcome the resumption of talks. Source: Sagyntay" in talking
     assert "Will a deal be signed this year?" in talking

@@ -271,7 +271,6 @@ class Brief(_Model):
     status: Literal["draft", "final"] = "draft"
     audiences: list[Slug] = Field(default=["analyst"], min_length=1)
     keywords: list[Text] = []
-    summary: Text | None = None
     key_messages: list[CitedText] = Field(min_length=1)
     sections: list[Section] = Field(min_length=1)
     recommendations: list[CitedText] = []
