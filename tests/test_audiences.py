@@ -52,14 +52,14 @@ def test_every_audience_builds(run: Callable[..., Result], three: Path) -> None:
     # key notes only, summarised by the section lead, with a source endnote
     assert "Context The talks restarted quietly.1 Recommendations" in executive
     assert "Options" not in executive  # no key note, no summary: nothing for a minister
-    endnote = "NOTES Sagyntay, “River treaty talks resume in Almaty”, Steppe Herald, 14 March 2024."
-    assert endnote in executive
+    entry = "Sagyntay, Aru. ‘River Treaty Talks Resume in Almaty’. Steppe Herald, 14 March 2024."
+    assert f"NOTES {entry}" in executive
     talking = pdf_text(out / "talking-points.pdf")
     assert "Lines to take We welcome the resumption of talks. Source: Sagyntay" in talking
     assert "Will a deal be signed this year?" in talking
     assert "That is for the parties to decide. Source: Sagyntay" in talking
     assert "DO NOT SAY Do not comment on the draft split." in talking
-    assert "INDEPENDENT Sagyntay, “River treaty talks resume in Almaty”, 14 March 2024." in talking
+    assert f"INDEPENDENT {entry}" in talking
 
 
 def test_audience_option_narrows_and_keeps_manifest(
@@ -101,11 +101,13 @@ def test_over_budget_fails_with_pages_and_wordy_sections(
                                                f"lead: {long_lead}"))
     result = run("build", "--project", three)
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == (
-        "Error: river-talks/executive: 3 pages, 1 over the 2-page budget; sections over their "
-        "110-word budget: context (2400 words); shorten the brief (leads, key messages, "
-        "recommendations) or raise `pages` for audience 'executive' in the project config"
+    match = re.fullmatch(
+        r"Error: river-talks/executive: (\d+) pages, (\d+) over the 2-page budget; sections over "
+        r"their 110-word budget: context \(2400 words\); shorten the brief \(leads, key messages, "
+        r"recommendations\) or raise `pages` for audience 'executive' in the project config",
+        result.stderr.splitlines()[-1],
     )
+    assert match and int(match[1]) - 2 == int(match[2]) >= 1
     assert not (three / "build").exists()
 
 

@@ -10,7 +10,7 @@ import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
 from conftest import REPO
-from policybrief import config, curate, models
+from policybrief import cite, config, curate, models
 from policybrief.templating import make_environment
 
 DOC = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
@@ -19,7 +19,8 @@ MENTIONED = set(re.findall(r"`([^`]+)`", DOC))
 MODELS = [models.Brief, models.Source, models.Note, models.CitedText, models.Question,
           models.Section, models.Name]
 DATACLASSES = [curate.Citation, curate.Endnote, curate.CuratedText, curate.CuratedQuestion,
-               curate.CuratedSection, config.Audience, config.Brand, config.FontFace]
+               curate.CuratedSection, curate.Point, cite.Formatted, config.Audience,
+               config.Brand, config.FontFace]
 
 
 def _public_properties(cls: type) -> set[str]:
@@ -34,13 +35,15 @@ def test_every_model_field_is_documented(model: type[models.BaseModel]) -> None:
 
 @pytest.mark.parametrize("cls", DATACLASSES, ids=lambda c: c.__name__)
 def test_every_dataclass_field_is_documented(cls: type) -> None:
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)} | _public_properties(cls)
+    names |= {n for n in vars(cls) if not n.startswith("_") and callable(vars(cls)[n])}
     assert names <= MENTIONED, f"add to docs/templates.md: {sorted(names - MENTIONED)}"
 
 
 def test_every_template_variable_is_documented(project: Path) -> None:
     cfg = config.load_config(project)
-    names = {f.name for f in dataclasses.fields(curate.CuratedBrief)} | {"paper", "brand"}
+    names = {f.name for f in dataclasses.fields(curate.CuratedBrief)}
+    names |= {"paper", "brand", "citations"}
     assert names <= MENTIONED, f"add to docs/templates.md: {sorted(names - MENTIONED)}"
     ours = set(make_environment(cfg).filters) - set(SandboxedEnvironment().filters)
     assert ours and ours <= MENTIONED, f"add to docs/templates.md: {sorted(ours - MENTIONED)}"

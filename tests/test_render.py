@@ -27,12 +27,14 @@ def test_pdf_reads_back(built: Path) -> None:
     contents = re.sub(r" ?\.{3,} ?", "…", text)  # leader dots
     assert "CONTENTS 1 Context…1 2 Options…1 3 Recommendations…1 Annex A · Chronology…2" in contents
     assert "Negotiators from the two riparian states met again in Almaty after a two-year" in text
-    # Page-bottom footnote citing source and locator; references entry; annexes.
-    assert "Sagyntay, “River treaty talks resume in Almaty”, para. 5." in text
-    assert "Aru Sagyntay. “River treaty talks resume in Almaty.” Steppe Herald. 14 March 2024." in (
-        text
-    )
-    assert "12–13 Mar 2024 Treaty talks resume in Almaty Sagyntay, para. 1" in text
+    # Page-bottom footnotes (CSL Chicago notes, en-GB): full first, short after.
+    first = "1. Aru Sagyntay, ‘River Treaty Talks Resume in Almaty’, Steppe Herald, 14 March 2024"
+    assert first + ", para. 1." in text
+    assert "4. Sagyntay, ‘River Treaty Talks Resume in Almaty’, para. 5." in text
+    entry = "Sagyntay, Aru. ‘River Treaty Talks Resume in Almaty’. Steppe Herald, 14 March 2024."
+    assert entry in text  # the bibliography entry
+    assert "12–13 Mar 2024 Treaty talks resume in Almaty Sagyntay, ‘River Treaty Talks Resume in " \
+        "Almaty’, para. 1." in text
     assert "Page 1 of 2" in text and "Page 2 of 2" in text
 
 
@@ -40,7 +42,14 @@ def test_every_footnote_body_is_printed(built: Path) -> None:
     """Each footnote call has its footnote text on the page (guards the WeasyPrint
     footnote-area bug worked around in brief.css)."""
     text = pdf_text(built)
-    assert text.count("Sagyntay, “River treaty talks resume in Almaty”, para.") == 4
+    bodies = [
+        "1. Aru Sagyntay, ‘River Treaty Talks Resume in Almaty’, Steppe Herald, 14 March 2024, "
+        "para. 1.",
+        "2. Sagyntay, ‘River Treaty Talks Resume in Almaty’, para. 1.",
+        "3. Sagyntay, ‘River Treaty Talks Resume in Almaty’, para. 3.",
+        "4. Sagyntay, ‘River Treaty Talks Resume in Almaty’, para. 5.",
+    ]
+    assert [b in text for b in bodies] == [True] * 4
 
 
 def test_running_header_only_after_first_page(built: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cite import format_citations
 from .config import Config
 from .curate import CuratedBrief, curate
-from .errors import BudgetError, InputError, Problem
+from .errors import BudgetError, InputError, Problem, RenderError
 from .load import Project, load_project
 from .output import previous_outputs, sha256, write_outputs
 from .render import Rendered, render_html, render_pdf
@@ -95,7 +97,16 @@ def build(
                 continue
             label = f"{brief_id}/{name}"
             curated = curate(project, brief, config.audiences[name])
-            html = render_html(env, curated, config)
+            citations = format_citations(curated, config)
+            if citations.warnings and config.strict:
+                raise RenderError(f"{label}: " + "; ".join(citations.warnings) + " (--strict)")
+            for warning in citations.warnings:
+                log.warning("%s: %s", label, warning)
+            by_id = {s.id: s for s in curated.references}
+            curated = dataclasses.replace(  # the bibliography in the style's order
+                curated, references=[by_id[i] for i in citations.order if i in by_id]
+            )
+            html = render_html(env, curated, citations, config)
             rendered = render_pdf(html, config, label=label)
             for warning in rendered.warnings:
                 log.warning("%s: WeasyPrint: %s", label, warning)

@@ -149,6 +149,7 @@ class Config:
     paper: str = "A4"
     audiences: dict[str, Audience] = field(default_factory=lambda: dict(DEFAULT_AUDIENCES))
     brand: Brand = field(default_factory=Brand)
+    citation_style: str = "chicago-notes-bibliography"  # a CSL style name or a .csl file
     strict: bool = False
 
     @property
@@ -279,12 +280,16 @@ def load_config(project: Path | None = None, *, strict: bool | None = None) -> C
         raise ConfigError(f"{config_file}: {where}: audiences: must be a table of audiences")
     for name, table in tables.items():
         audiences[name] = _audience(name, table, audiences, f"{config_file}: {where}")
-    unknown = sorted(set(settings) - {"sections", "paper", "audiences"})
+    known = {"sections", "paper", "audiences", "citation_style"}
+    unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(
             f"{config_file}: {where}: unknown setting {unknown[0]!r}; "
-            "known settings: audiences, paper, sections"
+            f"known settings: {', '.join(sorted(known))}"
         )
+    style = settings.get("citation_style", "chicago-notes-bibliography")
+    if not isinstance(style, str) or not style.strip():
+        raise ConfigError(f"{config_file}: {where}: citation_style: must be a CSL style name")
     root = config_file.parent
     return Config(
         root=root,
@@ -293,5 +298,6 @@ def load_config(project: Path | None = None, *, strict: bool | None = None) -> C
         paper=paper,
         audiences=audiences,
         brand=load_brand(root / "templates"),
+        citation_style=style,
         strict=bool(strict),
     )

@@ -22,6 +22,14 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Point:
+    """A place in the brief that cites notes: one footnote (or in-text citation)."""
+
+    index: int  # document order: key messages, sections, recommendations, lines, questions
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
 class Endnote:
     """A cited source with the notes cited from it (endnote-style citation)."""
 
@@ -35,7 +43,12 @@ class CuratedText:
     """A key message, recommendation or line to take, with the notes it cites."""
 
     text: str
-    citations: list[Citation]
+    point: Point
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The notes this item cites."""
+        return self.point.citations
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,12 @@ class CuratedQuestion:
 
     question: str
     answer: str
-    citations: list[Citation]
+    point: Point
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The notes the answer cites."""
+        return self.point.citations
 
 
 @dataclass(frozen=True)
@@ -55,8 +73,13 @@ class CuratedSection:
     title: str
     lead: str | None
     summary: str | None  # the section's short version: its `summary`, else its lead
-    citations: list[Citation]
+    points: list[Point]  # one per shown note, in the brief's order
     words: int  # words the audience reads in this section
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The notes shown in this section."""
+        return [p.citations[0] for p in self.points]
 
 
 @dataclass(frozen=True)
@@ -73,6 +96,8 @@ class CuratedBrief:
     references: list[Source]
     timeline: list[Citation]
     endnotes: list[Endnote]
+    points: list[Point]  # every citation point, in document order
+    cited: list[Citation]  # every cited note once, in order of first citation
 
     def context(self) -> dict[str, Any]:
         """Template variables (documented in docs/templates.md)."""
@@ -101,6 +126,12 @@ class _Citer:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.cited: dict[str, Citation] = {}
+        self.points: list[Point] = []
+
+    def point(self, refs: list[str]) -> Point:
+        point = Point(len(self.points), [self(r) for r in refs])
+        self.points.append(point)
+        return point
 
     def note(self, ref: str) -> tuple[Note, Source]:
         source_id, note_id = ref.split("/", 1)
@@ -116,7 +147,7 @@ class _Citer:
         return self.cited[ref]
 
     def texts(self, items: list[CitedText]) -> list[CuratedText]:
-        return [CuratedText(i.text, [self(r) for r in i.notes]) for i in items]
+        return [CuratedText(i.text, self.point(i.notes)) for i in items]
 
 
 def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
@@ -127,7 +158,8 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     sections = []
     for s in brief.sections:
         refs = [r for r in s.notes if PRIORITY_RANK[cite.note(r)[0].priority] <= limit]
-        shown = [cite(r) for r in refs]
+        points = [cite.point([r]) for r in refs]
+        shown = [p.citations[0] for p in points]
         summary = s.summary or s.lead
         # With endnotes the summary is the section's text and its notes are the evidence.
         texts = [summary] if audience.citations == "endnotes" and summary else [
@@ -135,12 +167,12 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
         ]
         title = s.title or project.config.sections[s.key]
         sections.append(
-            CuratedSection(s.key, title, s.lead, summary, shown, count_words(*texts))
+            CuratedSection(s.key, title, s.lead, summary, points, count_words(*texts))
         )
     recommendations = cite.texts(brief.recommendations)
     lines_to_take = cite.texts(brief.lines_to_take)
     questions = [
-        CuratedQuestion(q.question, q.answer, [cite(r) for r in q.notes]) for q in brief.questions
+        CuratedQuestion(q.question, q.answer, cite.point(q.notes)) for q in brief.questions
     ]
     cited = list(cite.cited.values())
     sources = {c.source.id: c.source for c in cited}
@@ -162,4 +194,6 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
             key=lambda c: (c.note.date.start if c.note.date else None, c.ref),
         ),
         endnotes=endnotes,
+        points=cite.points,
+        cited=cited,
     )

@@ -20,6 +20,7 @@ from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from .cite import Formatted
 from .config import PAPER_SIZES, Config
 from .curate import CuratedBrief
 from .errors import PolicyError, RenderError, TemplateError
@@ -126,14 +127,17 @@ def _weasyprint_warnings() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
-def render_html(env: SandboxedEnvironment, curated: CuratedBrief, config: Config) -> str:
+def render_html(
+    env: SandboxedEnvironment, curated: CuratedBrief, citations: Formatted, config: Config
+) -> str:
     """Fill the audience's template with the curated brief."""
     template_name = curated.audience.template
     try:
         template = env.get_template(template_name)
         log.debug("template %s from %s", template_name, template.filename)
         return template.render(
-            **curated.context(), paper=PAPER_SIZES[config.paper], brand=config.brand
+            **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
+            brand=config.brand,
         )
     except TemplateNotFound as exc:
         raise TemplateError(
