@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +16,7 @@ from .cite import format_citations
 from .config import Config
 from .curate import CuratedBrief, curate
 from .errors import BudgetError, InputError, Problem, RenderError
+from .evidence import check_evidence, claims
 from .load import Project, load_project
 from .output import previous_outputs, sha256, write_outputs
 from .render import Rendered, render_html, render_pdf
@@ -30,6 +33,7 @@ class Target:
     brief_id: str
     audience: str
     rendered: Rendered
+    claims: dict[str, Any]  # the claim map (claims.json) of this target
 
 
 def check_project(
@@ -38,6 +42,8 @@ def check_project(
     """Load and validate; log every problem; raise if any is an error (or any, if strict)."""
     project, problems = load_project(config)
     problems += validate_project(project)
+    if not any(not p.warning for p in problems):  # evidence checks need sound references
+        problems += check_evidence(project, config.archive, config.stale_after_days)
     problems.sort(key=lambda p: (p.path, p.line or 0, p.field))
     for problem in problems:
         (log.warning if problem.warning else log.error)("%s", problem)
@@ -111,7 +117,9 @@ def build(
             for warning in rendered.warnings:
                 log.warning("%s: WeasyPrint: %s", label, warning)
             check_budget(label, curated, rendered.pages, config.strict)
-            targets.append(Target(brief_id, name, rendered))
+            targets.append(
+                Target(brief_id, name, rendered, claims(brief_id, curated, citations))
+            )
     # Everything rendered without error: only now touch build/.
     for brief_id in dict.fromkeys(t.brief_id for t in targets):
         write_brief(config, project, brief_id, [t for t in targets if t.brief_id == brief_id])
@@ -136,6 +144,12 @@ def write_brief(config: Config, project: Project, brief_id: str, targets: list[T
             "sha256": sha256(target.rendered.pdf),
             "template": config.audiences[target.audience].template,
         }
+    # The claim map of the fullest target: the first with footnotes (the analyst's).
+    full = next((t for t in targets if config.audiences[t.audience].citations == "footnotes"),
+                targets[0])
+    files["claims.json"] = (
+        json.dumps(full.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    ).encode("utf-8")
     manifest = {
         "brief": brief_id,
         "title": brief.title,

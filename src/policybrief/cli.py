@@ -22,6 +22,7 @@ HELP_STRICT = "Treat warnings, including WeasyPrint's, as errors (for CI)."
 HELP_DEBUG = "Show tracebacks for errors."
 HELP_AUDIENCE = "Build only this audience (repeatable), e.g. -a executive."
 HELP_FORCE = "Replace the project's copy if there is one."
+HELP_ARCHIVE = "Folder of archived source texts to check quotes against (overrides config)."
 HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
 
 project_option = click.option(
@@ -29,6 +30,10 @@ project_option = click.option(
     help=HELP_PROJECT,
 )
 strict_option = click.option("--strict", is_flag=True, default=None, help=HELP_STRICT)
+archive_option = click.option(
+    "--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help=HELP_ARCHIVE,
+)
 
 
 class _Plain(logging.Formatter):
@@ -87,9 +92,10 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 @click.option("--audience", "-a", "audiences", multiple=True, help=HELP_AUDIENCE)
 @project_option
 @strict_option
+@archive_option
 def build(
     brief_ids: tuple[str, ...], audiences: tuple[str, ...], project: Path | None,
-    strict: bool | None,
+    strict: bool | None, archive: Path | None,
 ) -> None:
     """Build PDFs (and HTML) for every brief, or only BRIEF_IDS.
 
@@ -102,7 +108,7 @@ def build(
     from .build import build as run_build
     from .config import load_config
 
-    config = load_config(project, strict=strict)
+    config = load_config(project, strict=strict, archive=archive)
     targets = run_build(config, brief_ids, audiences)
     for target in targets:
         path = config.build_dir / target.brief_id / f"{target.audience}.pdf"
@@ -113,15 +119,20 @@ def build(
 @cli.command()
 @project_option
 @strict_option
-def check(project: Path | None, strict: bool | None) -> None:
-    """Validate sources and briefs without rendering; exit 1 on any error.
+@archive_option
+def check(project: Path | None, strict: bool | None, archive: Path | None) -> None:
+    """Validate sources and briefs, and check the evidence, without rendering.
 
-    Example: brief check --strict
+    Errors exit 1. Warnings (quotes not found in the archived source texts, sources never
+    cited, key messages or recommendations citing no notes, place names wrong for a
+    note's date, stale sources) are errors under --strict.
+
+    Example: brief check --strict --archive ../archive
     """
     from .build import check_project
     from .config import load_config
 
-    config = load_config(project, strict=strict)
+    config = load_config(project, strict=strict, archive=archive)
     loaded, problems = check_project(config, consequence="fix them and run again")
     notes = sum(len(e.model.notes) for e in loaded.sources.values())
     click.echo(

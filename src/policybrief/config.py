@@ -33,7 +33,17 @@ class Audience:
 
 
 BRAND_FILE = "brand.toml"  # in the project's templates/
-BRAND_COLOURS = ("brand", "accent", "tint", "ink", "muted", "rule")
+# The default palette; templates/brand.toml overrides any of them.
+DEFAULT_COLOURS = {
+    "brand": "#1d3557",  # headings, rules, the key-messages bar
+    "accent": "#b5651d",  # numbers and small highlights
+    "tint": "#eef2f7",  # the key-messages box
+    "ink": "#1b1b1b",  # body text
+    "muted": "#5b6470",  # running heads, captions
+    "rule": "#c9d1dc",  # hairlines
+}
+BRAND_COLOURS = tuple(DEFAULT_COLOURS)
+DEFAULT_FONTS = {"serif": "PT Serif", "sans": "PT Sans"}  # bundled (fontpkg-pt-*)
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|hsl)a?\([0-9.,% ]+\))$")
 _FONT_FORMATS = (".ttf", ".otf", ".woff", ".woff2")
 
@@ -54,9 +64,9 @@ class Brand:
 
     organisation: str | None = None
     logo: str | None = None  # an SVG, relative to templates/
-    colours: dict[str, str] = field(default_factory=dict)
-    serif: str | None = None
-    sans: str | None = None
+    colours: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLOURS))
+    serif: str = DEFAULT_FONTS["serif"]
+    sans: str = DEFAULT_FONTS["sans"]
     faces: tuple[FontFace, ...] = ()
 
 
@@ -118,8 +128,10 @@ def load_brand(templates_dir: Path) -> Brand:
         if key in fonts and not (isinstance(fonts[key], str) and fonts[key].strip()):
             raise fail(f"fonts.{key}", "must be a font family name")
     return Brand(
-        organisation=data.get("organisation"), logo=logo, colours=dict(colours),
-        serif=fonts.get("serif"), sans=fonts.get("sans"), faces=tuple(faces),
+        organisation=data.get("organisation"), logo=logo,
+        colours={**DEFAULT_COLOURS, **colours},
+        serif=fonts.get("serif", DEFAULT_FONTS["serif"]),
+        sans=fonts.get("sans", DEFAULT_FONTS["sans"]), faces=tuple(faces),
     )
 
 
@@ -150,6 +162,8 @@ class Config:
     audiences: dict[str, Audience] = field(default_factory=lambda: dict(DEFAULT_AUDIENCES))
     brand: Brand = field(default_factory=Brand)
     citation_style: str = "chicago-notes-bibliography"  # a CSL style name or a .csl file
+    archive: Path | None = None  # archived source texts, for checking quotes
+    stale_after_days: int = 365  # warn when a brief's newest source is older than this
     strict: bool = False
 
     @property
@@ -252,7 +266,9 @@ def find_project(start: Path) -> tuple[Path, dict[str, Any]]:
     )
 
 
-def load_config(project: Path | None = None, *, strict: bool | None = None) -> Config:
+def load_config(
+    project: Path | None = None, *, strict: bool | None = None, archive: Path | None = None
+) -> Config:
     """Locate the project (from the cwd unless given) and build its Config."""
     if project is not None and not project.is_dir():
         raise ConfigError(f"{project}: no such folder; pass --project an existing project folder")
@@ -280,13 +296,19 @@ def load_config(project: Path | None = None, *, strict: bool | None = None) -> C
         raise ConfigError(f"{config_file}: {where}: audiences: must be a table of audiences")
     for name, table in tables.items():
         audiences[name] = _audience(name, table, audiences, f"{config_file}: {where}")
-    known = {"sections", "paper", "audiences", "citation_style"}
+    known = {"sections", "paper", "audiences", "citation_style", "archive", "stale_after_days"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(
             f"{config_file}: {where}: unknown setting {unknown[0]!r}; "
             f"known settings: {', '.join(sorted(known))}"
         )
+    stale = settings.get("stale_after_days", 365)
+    if type(stale) is not int or stale < 0:
+        raise ConfigError(f"{config_file}: {where}: stale_after_days: must be a whole number")
+    archive_setting = settings.get("archive")
+    if archive_setting is not None and not isinstance(archive_setting, str):
+        raise ConfigError(f"{config_file}: {where}: archive: must be a folder path")
     style = settings.get("citation_style", "chicago-notes-bibliography")
     if not isinstance(style, str) or not style.strip():
         raise ConfigError(f"{config_file}: {where}: citation_style: must be a CSL style name")
@@ -299,5 +321,7 @@ def load_config(project: Path | None = None, *, strict: bool | None = None) -> C
         audiences=audiences,
         brand=load_brand(root / "templates"),
         citation_style=style,
+        archive=archive or (root / archive_setting if archive_setting else None),
+        stale_after_days=stale,
         strict=bool(strict),
     )

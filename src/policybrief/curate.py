@@ -7,7 +7,7 @@ from typing import Any
 
 from .config import Audience
 from .load import Project
-from .models import PRIORITY_RANK, Brief, CitedText, Note, Source
+from .models import PRIORITY_RANK, Brief, CitedText, Note, PartialDate, Source, rename_places
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,17 @@ class Point:
 
     index: int  # document order: key messages, sections, recommendations, lines, questions
     citations: list[Citation]
+    paragraph: str | None = None  # a section paragraph's number, "2.3"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """A dated event for timelines, labelled with the place names in force at the time."""
+
+    date: PartialDate
+    end_date: PartialDate | None
+    label: str
+    citation: Citation
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,7 @@ class CuratedBrief:
     lines_to_take: list[CuratedText]
     questions: list[CuratedQuestion]
     references: list[Source]
-    timeline: list[Citation]
+    timeline: list[TimelineEvent]
     endnotes: list[Endnote]
     points: list[Point]  # every citation point, in document order
     cited: list[Citation]  # every cited note once, in order of first citation
@@ -112,6 +123,8 @@ class CuratedBrief:
             "references": self.references,
             "timeline": self.timeline,
             "endnotes": self.endnotes,
+            "points": self.points,
+            "cited": self.cited,
         }
 
 
@@ -128,8 +141,8 @@ class _Citer:
         self.cited: dict[str, Citation] = {}
         self.points: list[Point] = []
 
-    def point(self, refs: list[str]) -> Point:
-        point = Point(len(self.points), [self(r) for r in refs])
+    def point(self, refs: list[str], paragraph: str | None = None) -> Point:
+        point = Point(len(self.points), [self(r) for r in refs], paragraph)
         self.points.append(point)
         return point
 
@@ -156,9 +169,9 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     limit = PRIORITY_RANK[audience.min_priority]
     key_messages = cite.texts(brief.key_messages)
     sections = []
-    for s in brief.sections:
+    for n, s in enumerate(brief.sections, 1):
         refs = [r for r in s.notes if PRIORITY_RANK[cite.note(r)[0].priority] <= limit]
-        points = [cite.point([r]) for r in refs]
+        points = [cite.point([r], f"{n}.{j}") for j, r in enumerate(refs, 1)]
         shown = [p.citations[0] for p in points]
         summary = s.summary or s.lead
         # With endnotes the summary is the section's text and its notes are the evidence.
@@ -190,8 +203,15 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
         questions=questions,
         references=sorted(sources.values(), key=lambda s: s.sort_key),
         timeline=sorted(
-            (c for c in cited if c.note.date and c.note.event),
-            key=lambda c: (c.note.date.start if c.note.date else None, c.ref),
+            (
+                TimelineEvent(
+                    c.note.date, c.note.end_date,
+                    rename_places(c.note.event, c.note.date, project.places), c,
+                )
+                for c in cited
+                if c.note.date and c.note.event
+            ),
+            key=lambda e: (e.date.start, e.citation.ref),
         ),
         endnotes=endnotes,
         points=cite.points,

@@ -59,9 +59,10 @@ class InputError(BriefError):
         self.problems = problems
         errors = sum(not p.warning for p in problems)
         warnings = len(problems) - errors
-        parts = [f"{errors} error{'s' * (errors != 1)}"]
+        parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
         if warnings:
-            parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+            parts.append(f"{warnings} warning{'s' * (warnings != 1)}" + ("" if errors else
+                                                                          " (--strict)"))
         super().__init__(f"{' and '.join(parts)} in the input; {consequence}")
 
 

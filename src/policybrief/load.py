@@ -13,15 +13,28 @@ from pydantic_core import ErrorDetails
 
 from .config import Config
 from .errors import Problem, display_path
-from .models import SLUG, Brief, CitedText, Name, Note, Question, Section, Source
+from .models import (
+    SLUG,
+    Brief,
+    CitedText,
+    FormerName,
+    Name,
+    Note,
+    Place,
+    Places,
+    Question,
+    Section,
+    Source,
+)
 from .yamlio import Document, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
+PLACES_FILE = "places.yaml"
 
 _FIELD_NAMES = sorted(
     {
         f.alias or name
-        for model in (Brief, CitedText, Name, Note, Question, Section, Source)
+        for model in (Brief, CitedText, FormerName, Name, Note, Place, Question, Section, Source)
         for name, f in model.model_fields.items()
     }
     - {"id"}
@@ -45,6 +58,7 @@ class Project:
     briefs: dict[str, Entry[Brief]] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)  # source ids whose files failed to load
     broken_briefs: set[str] = field(default_factory=set)
+    places: list[Place] = field(default_factory=list)  # from places.yaml, if any
 
 
 def format_loc(loc: tuple[str | int, ...]) -> str:
@@ -167,4 +181,12 @@ def load_project(config: Config) -> tuple[Project, list[Problem]]:
     project.briefs = _load_folder(
         config.briefs_dir, Brief, config.root, problems, project.broken_briefs
     )
+    places_file = config.root / PLACES_FILE
+    if places_file.is_file():
+        doc = load_yaml(places_file, PLACES_FILE)
+        result = doc if isinstance(doc, Problem) else validate_document(doc, Places)
+        if isinstance(result, Places):
+            project.places = result.places
+        else:
+            problems.extend([result] if isinstance(result, Problem) else result)
     return project, problems

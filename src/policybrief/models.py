@@ -100,6 +100,14 @@ class PartialDate:
         return dt.date(self.year, self.month or 1, self.day or 1)
 
     @property
+    def end(self) -> dt.date:
+        """The last day the date could mean ('2025' ends on 31 December 2025)."""
+        if self.day is not None:
+            return self.start
+        month = self.month or 12
+        return dt.date(self.year, month, calendar.monthrange(self.year, month)[1])
+
+    @property
     def parts(self) -> list[int]:
         """CSL-JSON date-parts."""
         return [p for p in (self.year, self.month, self.day) if p is not None]
@@ -291,3 +299,65 @@ class Brief(_Model):
     def running_title(self) -> str:
         """The short title for running headers."""
         return self.short_title or self.title
+
+
+class FormerName(_Model):
+    """A name a place had between two dates (inclusive)."""
+
+    name: Text
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _full_date(cls, value: Any) -> dt.date:
+        date = PartialDate.parse(value)
+        if date.day is None:
+            raise ValueError(f"{str(value)!r} is not a full date; write YYYY-MM-DD")
+        return date.start
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FormerName:
+        if self.end < self.start:
+            raise ValueError(f"`to` {self.end} is before `from` {self.start}")
+        return self
+
+
+class Place(_Model):
+    """A place whose official name changed: its name today and its former names."""
+
+    name: Text
+    former: list[FormerName] = Field(min_length=1)
+
+    @property
+    def names(self) -> list[str]:
+        """Every name the place has had, today's first."""
+        return [self.name, *(f.name for f in self.former)]
+
+    def name_on(self, date: PartialDate) -> str | None:
+        """The name in force throughout `date` (None if it changed within it)."""
+        first, last = date.start, date.end
+        for former in self.former:
+            if former.start <= first and last <= former.end:
+                return former.name
+            if first <= former.end and former.start <= last:
+                return None  # the period straddles a renaming
+        return self.name
+
+
+class Places(_Model):
+    """places.yaml: time-aware names for timelines and checks."""
+
+    places: list[Place] = []
+
+
+def rename_places(text: str, date: PartialDate | None, places: list[Place]) -> str:
+    """Text with each renamed place given the name in force on `date`."""
+    if date is None:
+        return text
+    for place in places:
+        right = place.name_on(date)
+        if right:
+            for name in place.names:
+                text = re.sub(rf"\b{re.escape(name)}\b", right, text)
+    return text

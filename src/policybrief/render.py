@@ -151,7 +151,7 @@ def render_html(
     except UndefinedError as exc:
         raise TemplateError(
             f"template {template_name!r}: {exc.message}; check the variable name "
-            "(template variables are listed in the README)"
+            "(template variables are listed in docs/templates.md)"
         ) from exc
     except JinjaTemplateError as exc:
         raise TemplateError(f"template {template_name!r}: {exc}") from exc

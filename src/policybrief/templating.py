@@ -158,4 +158,7 @@ def make_environment(config: Config) -> SandboxedEnvironment:
     env.filters["names"] = format_names
     env.filters["css_string"] = css_string
     env.filters["attach"] = attach
+    from .timeline import timeline_svg  # timeline imports this module's format_span
+
+    env.filters["timeline_svg"] = timeline_svg
     return env

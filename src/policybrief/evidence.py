@@ -1,0 +1,189 @@
+"""Evidence discipline: quotes against archived texts, citation coverage, dates, names.
+
+Warnings here become errors under --strict; an event after the brief's as-of date is
+always an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .cite import Formatted, plain
+from .curate import CuratedBrief
+from .errors import Problem, display_path
+from .load import Project, format_loc
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'",
+                         "’": "'", "‚": "'", "\u00a0": " ", "\u00ad": None})
+
+
+def normalise(text: str) -> str:
+    """Fold what differs between a quote and its source without changing its words:
+    Unicode forms, typographic quotes, soft hyphens, whitespace and line breaks."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).split())
+
+
+@cache
+def _archived(path: Path) -> str | None:
+    try:
+        return normalise(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+
+
+def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
+    quoted = [
+        (entry, i, note)
+        for entry in project.sources.values()
+        for i, note in enumerate(entry.model.notes)
+        if note.quote
+    ]
+    if not quoted:
+        return []
+    root = project.config.root
+    if archive is None:
+        return [Problem(
+            "sources", None, "", f"{len(quoted)} quotes not verified: no archive folder",
+            "pass --archive DIR or set `archive` in the project config", warning=True,
+        )]
+    if not archive.is_dir():
+        return [Problem(
+            display_path(archive, root), None, "archive", "archive folder not found",
+            "check --archive or `archive` in the project config", warning=True,
+        )]
+    problems = []
+    for entry, i, note in quoted:
+        source, doc = entry.model, entry.doc
+        if not source.archive:
+            problems.append(Problem(
+                doc.path, doc.line(("notes", i, "quote")), f"notes[{i}].quote",
+                "quote not verified: the source names no `archive` file",
+                "add `archive:` with the archived text's file name", warning=True,
+            ))
+            continue
+        text = _archived(archive / source.archive)
+        if text is None:
+            problems.append(Problem(
+                doc.path, doc.line(("archive",)), "archive",
+                f"archived text {source.archive!r} not found in {display_path(archive, root)}",
+                "add the file to the archive or fix the name", warning=True,
+            ))
+        elif normalise(note.quote or "") not in text:
+            problems.append(Problem(
+                doc.path, doc.line(("notes", i, "quote")), f"notes[{i}].quote",
+                f"quote not found in {source.archive}",
+                "copy the words exactly from the source, or paraphrase in `text` instead",
+                warning=True,
+            ))
+    return problems
+
+
+def _check_briefs(project: Project, stale_after_days: int) -> list[Problem]:
+    problems = []
+    cited_sources: set[str] = set()
+    for entry in project.briefs.values():
+        brief, doc = entry.model, entry.doc
+        refs: list[tuple[tuple[str | int, ...], str]] = []
+        for i, section in enumerate(brief.sections):
+            refs += [(("sections", i, "notes", j), r) for j, r in enumerate(section.notes)]
+        for name in ("key_messages", "recommendations", "lines_to_take", "questions"):
+            for i, item in enumerate(getattr(brief, name)):
+                refs += [((name, i, "notes", j), r) for j, r in enumerate(item.notes)]
+                if name in ("key_messages", "recommendations") and not item.notes:
+                    problems.append(Problem(
+                        doc.path, doc.line((name, i)), f"{name}[{i}]", "cites no notes",
+                        "add `notes:` with the notes that ground it", warning=True,
+                    ))
+        newest: dt.date | None = None
+        for loc, ref in refs:
+            source_id, note_id = ref.split("/", 1)
+            source = project.sources[source_id].model
+            cited_sources.add(source_id)
+            note = next(n for n in source.notes if n.id == note_id)
+            if source.issued and (newest is None or source.issued.end > newest):
+                newest = source.issued.end
+            last = note.end_date or note.date
+            if note.event and last and last.start > brief.as_of:
+                problems.append(Problem(
+                    doc.path, doc.line(loc), format_loc(loc),
+                    f"{ref}: event dated {last}, after the brief's as-of date {brief.as_of}",
+                    "check the note's date or the brief's `as_of`",
+                ))
+        if newest is not None and (brief.as_of - newest).days > stale_after_days:
+            problems.append(Problem(
+                doc.path, doc.line(("as_of",)), "as_of",
+                f"the newest source cited dates from {newest}, "
+                f"{(brief.as_of - newest).days} days before the as-of date",
+                f"look for newer sources (warning after {stale_after_days} days: "
+                "`stale_after_days` in the project config)", warning=True,
+            ))
+    for source_id, entry in project.sources.items():
+        if source_id not in cited_sources and project.briefs:
+            problems.append(Problem(
+                entry.doc.path, None, "", "source never cited by any brief",
+                "cite its notes in a brief, or remove the file", warning=True,
+            ))
+    return problems
+
+
+def _check_names(project: Project) -> list[Problem]:
+    problems = []
+    for entry in project.sources.values():
+        for i, note in enumerate(entry.model.notes):
+            if note.date is None:
+                continue
+            for place in project.places:
+                right = place.name_on(note.date)
+                for name in place.names:
+                    if right and name != right and re.search(rf"\b{re.escape(name)}\b", note.text):
+                        problems.append(Problem(
+                            entry.doc.path, entry.doc.line(("notes", i, "text")),
+                            f"notes[{i}].text",
+                            f"calls the place {name!r}, but on {note.date} it was {right!r}",
+                            f"write {right!r} or say it was renamed (rules in places.yaml)",
+                            warning=True,
+                        ))
+    return problems
+
+
+def check_evidence(project: Project, archive: Path | None, stale_after_days: int) -> list[Problem]:
+    """Every evidence problem in the project (see the module docstring)."""
+    return (
+        _check_quotes(project, archive)
+        + _check_briefs(project, stale_after_days)
+        + _check_names(project)
+    )
+
+
+def claims(brief_id: str, curated: CuratedBrief, citations: Formatted) -> dict[str, Any]:
+    """claims.json: each cited claim with the paragraph that makes it, its source, locator,
+    the citation as printed, and the analyst's assessment of the source."""
+    paragraphs: dict[str, list[str]] = {}
+    for point in curated.points:
+        if point.paragraph:
+            paragraphs.setdefault(point.citations[0].ref, []).append(point.paragraph)
+    return {
+        "brief": brief_id,
+        "audience": curated.audience.name,
+        "claims": [
+            {
+                "ref": c.ref,
+                "paragraphs": paragraphs.get(c.ref, []),
+                "claim": c.note.text,
+                "quote": c.note.quote,
+                "date": str(c.note.date) if c.note.date else None,
+                "source": c.source.id,
+                "source_title": c.source.title,
+                "locator": c.note.locator,
+                "citation": plain(citations.short[c.ref]),
+                "perspective": c.source.perspective,
+                "assessment": c.source.assessment,
+            }
+            for c in curated.cited
+        ],
+    }
