@@ -122,10 +122,10 @@ def _check_briefs(project: Project, stale_after_days: int) -> list[Problem]:
                 f"look for newer sources (warning after {stale_after_days} days: "
                 "`stale_after_days` in the project config)", warning=True,
             ))
-    for source_id, entry in project.sources.items():
+    for source_id, source_entry in project.sources.items():
         if source_id not in cited_sources and project.briefs:
             problems.append(Problem(
-                entry.doc.path, None, "", "source never cited by any brief",
+                source_entry.doc.path, None, "", "source never cited by any brief",
                 "cite its notes in a brief, or remove the file", warning=True,
             ))
     return problems
