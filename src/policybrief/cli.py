@@ -199,3 +199,31 @@ def templates_eject(name: str, force: bool, project: Path | None) -> None:
     config = load_config(project)
     path = eject_template(config, name, force)
     click.echo(f"copied {name} to {path}; it now overrides the package default")
+
+
+@cli.group()
+def sources() -> None:
+    """Work with source files.
+
+    Example: brief sources import zotero-export.json
+    """
+
+
+@sources.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help=HELP_FORCE)
+@project_option
+def sources_import(file: Path, force: bool, project: Path | None) -> None:
+    """Turn a CSL-JSON export (as Zotero writes it) into sources/<id>.yaml skeletons.
+
+    Bibliographic fields carry over; you add the perspective, the assessment and the
+    notes.
+
+    Example: brief sources import zotero-export.json
+    """
+    from .config import load_config
+    from .importer import import_csl
+
+    config = load_config(project)
+    for path in import_csl(config, file, force):
+        click.echo(f"created {path.relative_to(config.root)}")
