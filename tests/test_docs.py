@@ -19,7 +19,8 @@ MENTIONED = set(re.findall(r"`([^`]+)`", DOC))
 MODELS = [models.Brief, models.Source, models.Note, models.CitedText, models.Question,
           models.Section, models.Name]
 DATACLASSES = [curate.Citation, curate.Endnote, curate.CuratedText, curate.CuratedQuestion,
-               curate.CuratedSection, curate.Point, cite.Formatted, config.Audience,
+               curate.CuratedSection, curate.Point, curate.TimelineEvent, cite.Formatted,
+               config.Audience,
                config.Brand, config.FontFace]
 
 

@@ -59,24 +59,18 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
     problems = []
     for entry, i, note in quoted:
         source, doc = entry.model, entry.doc
-        if not source.archive:
-            problems.append(Problem(
-                doc.path, doc.line(("notes", i, "quote")), f"notes[{i}].quote",
-                "quote not verified: the source names no `archive` file",
-                "add `archive:` with the archived text's file name", warning=True,
-            ))
-            continue
-        text = _archived(archive / source.archive)
+        name = source.archive or f"{source.id}.txt"  # the default archived file name
+        text = _archived(archive / name)
         if text is None:
             problems.append(Problem(
                 doc.path, doc.line(("archive",)), "archive",
-                f"archived text {source.archive!r} not found in {display_path(archive, root)}",
-                "add the file to the archive or fix the name", warning=True,
+                f"archived text {name!r} not found in {display_path(archive, root)}",
+                "add the file to the archive, or name it with `archive:`", warning=True,
             ))
         elif normalise(note.quote or "") not in text:
             problems.append(Problem(
                 doc.path, doc.line(("notes", i, "quote")), f"notes[{i}].quote",
-                f"quote not found in {source.archive}",
+                f"quote not found in {name}",
                 "copy the words exactly from the source, or paraphrase in `text` instead",
                 warning=True,
             ))

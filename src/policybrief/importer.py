@@ -81,7 +81,7 @@ def import_csl(config: Config, path: Path, force: bool = False) -> list[Path]:
         raise BriefError(
             f"{path}:{exc.lineno}: not valid JSON: {exc.msg}; export CSL JSON from Zotero"
         ) from exc
-    items = data if isinstance(data, list) else data.get("items") if isinstance(data, dict) else None
+    items = data.get("items") if isinstance(data, dict) else data
     if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("id") for i in items):
         raise BriefError(f"{path}: expected a CSL-JSON list of items, each with an `id`")
     targets = {config.sources_dir / f"{slug(str(i['id']))}.yaml": i for i in items}

@@ -35,15 +35,14 @@ def timeline_svg(events: list[TimelineEvent], language: str, brand: Brand) -> Ma
         rows.append((y, event, format_span(event.date, event.end_date, language)))
         y += ROW
     height = y + 1.0
+    description = "; ".join(f"{when}: {event.label}" for _, event, when in rows)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg" role="img" '
         f'viewBox="0 0 {WIDTH:g} {height:.1f}" width="{WIDTH:g}mm" height="{height:.1f}mm" '
         f'font-family="{font}" font-size="2.75" fill="{colour["ink"]}" '
         f'aria-labelledby="timeline-title timeline-desc">',
         '<title id="timeline-title">Timeline of the events cited in this brief</title>',
-        '<desc id="timeline-desc">'
-        + escape("; ".join(f"{when}: {event.label}" for _, event, when in rows))
-        + "</desc>",
+        f'<desc id="timeline-desc">{escape(description)}</desc>',
         f'<line x1="{AXIS}" y1="2" x2="{AXIS}" y2="{height - 1:.1f}" '
         f'stroke="{colour["rule"]}" stroke-width="0.5"/>',
     ]

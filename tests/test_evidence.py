@@ -1,0 +1,212 @@
+"""Evidence: CSL citations, quote checks, coverage, timeline, place names, claims."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from conftest import pdf_text, write
+
+ARCHIVE_TEXT = (
+    "Negotiators met again in Almaty.\n\nOfficials said the plan gives “a fair share\n"
+    "for every   field” in the basin.\n"
+)
+
+
+@pytest.fixture
+def archived(project: Path) -> Path:
+    """The minimal project, whose archive holds its source's text (archive/river-2024.txt)."""
+    assert (project / "archive" / "river-2024.txt").read_text() == ARCHIVE_TEXT
+    return project
+
+
+def _warnings(result: Result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+
+
+def test_quote_found_despite_line_breaks_and_quote_marks(
+    run: Callable[..., Result], archived: Path
+) -> None:
+    result = run("check", "--strict", "--project", archived)
+    assert result.exit_code == 0, result.output
+
+
+def test_altered_quote_is_caught(run: Callable[..., Result], archived: Path) -> None:
+    source = archived / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace("a fair share for every field",
+                                                 "a fair share for each field"))
+    result = run("check", "--project", archived)
+    assert result.exit_code == 0  # a warning ...
+    assert _warnings(result) == [
+        "warning: sources/river-2024.yaml:33: notes[2].quote: quote not found in river-2024.txt; "
+        "copy the words exactly from the source, or paraphrase in `text` instead"
+    ]
+    strict = run("check", "--strict", "--project", archived)
+    assert strict.exit_code == 1  # ... and an error under --strict
+    assert strict.stderr.splitlines()[-1] == (
+        "Error: 1 warning (--strict) in the input; fix them and run again"
+    )
+
+
+def test_missing_archive_is_reported_and_fatal_only_when_strict(
+    run: Callable[..., Result], archived: Path
+) -> None:
+    config = archived / "policybrief.toml"
+    config.write_text(config.read_text().replace('archive = "archive"', ""))
+    result = run("check", "--project", archived)
+    assert result.exit_code == 0
+    assert _warnings(result) == [
+        "warning: sources: 1 quotes not verified: no archive folder; pass --archive DIR or set "
+        "`archive` in the project config"
+    ]
+    assert run("check", "--strict", "--project", archived).exit_code == 1
+    strict = run("check", "--strict", "--archive", archived / "archive", "--project", archived)
+    assert strict.exit_code == 0  # --archive gives the folder
+
+
+def test_coverage_and_staleness_warnings(run: Callable[..., Result], project: Path) -> None:
+    write(project / "sources" / "unused.yaml",
+          "type: report\ntitle: Unused\nissued: 2010\nperspective: official\nassessment: x\n")
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace(
+        "recommendations:\n", "recommendations:\n  - Fund the basin survey.\n"
+    ).replace("as_of: 2024-04-01", "as_of: 2026-04-01"))
+    result = run("check", "--project", project)
+    assert _warnings(result) == [
+        "warning: briefs/river-talks.yaml:3: as_of: the newest source cited dates from "
+        "2024-03-14, 748 days before the as-of date; look for newer sources (warning after 365 "
+        "days: `stale_after_days` in the project config)",
+        "warning: briefs/river-talks.yaml:18: recommendations[0]: cites no notes; add `notes:` "
+        "with the notes that ground it",
+        "warning: sources/unused.yaml: source never cited by any brief; cite its notes in a "
+        "brief, or remove the file",
+    ]
+
+
+def test_event_after_as_of_is_an_error(run: Callable[..., Result], project: Path) -> None:
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("as_of: 2024-04-01", "as_of: 2024-03-12"))
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "briefs/river-talks.yaml:10: key_messages[0].notes[0]: river-2024/talks-resume: event "
+        "dated 2024-03-13, after the brief's as-of date 2024-03-12; check the note's date or "
+        "the brief's `as_of`"
+    )
+
+
+PLACES = """places:
+  - name: Astana
+    former:
+      - name: Nur-Sultan
+        from: 2019-03-23
+        to: 2022-09-17
+"""
+RENAMED_NOTE = """  - id: summit-2020
+    section: context
+    text: Ministers met in Astana to prepare the treaty.
+    locator: "para. 7"
+    date: 2020-06-01
+    event: "Treaty preparatory meeting in Astana"
+    priority: key
+"""
+
+
+def test_timeline_uses_the_name_in_force_and_check_warns(
+    run: Callable[..., Result], project: Path
+) -> None:
+    write(project / "places.yaml", PLACES)
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text() + RENAMED_NOTE)
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace(
+        "notes: [river-2024/water-share]", "notes: [river-2024/water-share, river-2024/summit-2020]"
+    ))
+    result = run("build", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert _warnings(result) == [
+        "warning: sources/river-2024.yaml:37: notes[3].text: calls the place 'Astana', but on "
+        "2020-06-01 it was 'Nur-Sultan'; write 'Nur-Sultan' or say it was renamed (rules in "
+        "places.yaml)"
+    ]
+    html = (project / "build" / "river-talks" / "analyst.html").read_text()
+    svg = re.search(r"<svg[^>]*class=\"timeline-svg\".*?</svg>", html, re.DOTALL)
+    assert svg is not None
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg.group(0))
+    assert labels == ["1 June 2020", "Treaty preparatory meeting in Nur-Sultan",
+                      "12–13 Mar 2024", "Treaty talks resume in Almaty"]
+    assert "<desc id=\"timeline-desc\">1 June 2020: Treaty preparatory meeting in Nur-Sultan; " \
+        "12–13 Mar 2024: Treaty talks resume in Almaty</desc>" in html
+    text = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
+    assert "Treaty preparatory meeting in Nur-Sultan" in text
+
+
+def test_bad_places_file(run: Callable[..., Result], project: Path) -> None:
+    write(project / "places.yaml", PLACES.replace("to: 2022-09-17", "to: 2018-01-01"))
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "places.yaml:4: places[0].former[0]: `to` 2018-01-01 is before `from` 2019-03-23"
+    )
+
+
+def test_annex_and_claims_json_match_the_rendered_citations(
+    run: Callable[..., Result], project: Path
+) -> None:
+    assert run("build", "--project", project).exit_code == 0
+    out = project / "build" / "river-talks"
+    claims = json.loads((out / "claims.json").read_text())
+    assert claims["audience"] == "analyst"
+    assert [c["ref"] for c in claims["claims"]] == [
+        "river-2024/talks-resume", "river-2024/kazakh-names", "river-2024/water-share"]
+    assert claims["claims"][2]["paragraphs"] == ["2.1"]
+    assert claims["claims"][2]["assessment"].startswith("Independent regional daily")
+    text = pdf_text(out / "analyst.pdf")
+    for claim in claims["claims"]:  # every printed citation is in the PDF
+        assert claim["citation"] in text
+    annex = text[text.index("Annex B · Evidence: claims by source"):]
+    for claim in claims["claims"]:  # every cited note is in the annex, with its locator
+        assert claim["locator"] + " " + claim["claim"][:30] in annex
+
+
+def test_two_csl_styles(run: Callable[..., Result], project: Path) -> None:
+    assert run("build", "--project", project).exit_code == 0
+    notes = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
+    assert "1. Aru Sagyntay, ‘River Treaty Talks Resume in Almaty’, Steppe Herald, 14 March " \
+        "2024, para. 1." in notes
+    config = project / "policybrief.toml"
+    config.write_text('citation_style = "chicago-author-date"\n' + config.read_text())
+    assert run("build", "--project", project).exit_code == 0
+    author_date = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
+    assert "after a two-year pause. (Sagyntay 2024, para. 1)" in author_date
+    assert "Sagyntay, Aru. 2024. ‘River Treaty Talks Resume in Almaty’. Steppe Herald, March 14." \
+        in author_date
+
+
+def test_unknown_citation_style(run: Callable[..., Result], project: Path) -> None:
+    config = project / "policybrief.toml"
+    config.write_text('citation_style = "chicago-noets"\n' + config.read_text())
+    result = run("build", "--project", project)
+    assert result.exit_code == 1
+    assert "citation_style: no CSL style 'chicago-noets'" in result.stderr
+
+
+def test_sources_import(run: Callable[..., Result], project: Path, tmp_path: Path) -> None:
+    export = write(tmp_path / "zotero.json", json.dumps([{
+        "id": "Putz2015", "type": "article-newspaper", "title": "Kazakhstan to host Syria talks",
+        "container-title": "The Diplomat", "author": [{"family": "Putz", "given": "Catherine"}],
+        "issued": {"date-parts": [[2015, 5, 8]]},
+    }]))
+    result = run("sources", "import", export, "--project", project)
+    assert result.stdout == "created sources/putz2015.yaml\n"
+    made = (project / "sources" / "putz2015.yaml").read_text()
+    assert 'title: "Kazakhstan to host Syria talks"' in made and "issued: 2015-05-08" in made
+    check = run("check", "--project", project)
+    assert "sources/putz2015.yaml: perspective: required field is missing" in check.stderr
+    again = run("sources", "import", export, "--project", project)
+    assert again.exit_code == 1 and "already exists; use --force" in again.stderr
