@@ -124,6 +124,16 @@ class PartialDate:
         )
 
 
+def _full_date(value: Any) -> dt.date:
+    date = PartialDate.parse(value)
+    if date.day is None:
+        raise ValueError(f"{str(value)!r} is not a full date; write YYYY-MM-DD")
+    return date.start
+
+
+FullDate = Annotated[dt.date, BeforeValidator(_full_date)]  # a day, not a month or a year
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -272,7 +282,7 @@ class Brief(_Model):
     title: Text
     subtitle: Text | None = None
     short_title: Text | None = None
-    as_of: dt.date
+    as_of: FullDate
     authors: list[Text] = Field(min_length=1)
     organisation: Text | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = "en"
@@ -287,14 +297,6 @@ class Brief(_Model):
     questions: list[Question] = []
     do_not_say: list[Text] = []
 
-    @field_validator("as_of", mode="before")
-    @classmethod
-    def _full_date(cls, value: Any) -> dt.date:
-        date = PartialDate.parse(value)
-        if date.day is None:
-            raise ValueError(f"{str(value)!r} is not a full date; write YYYY-MM-DD")
-        return date.start
-
     @property
     def running_title(self) -> str:
         """The short title for running headers."""
@@ -305,16 +307,8 @@ class FormerName(_Model):
     """A name a place had between two dates (inclusive)."""
 
     name: Text
-    start: dt.date = Field(alias="from")
-    end: dt.date = Field(alias="to")
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _full_date(cls, value: Any) -> dt.date:
-        date = PartialDate.parse(value)
-        if date.day is None:
-            raise ValueError(f"{str(value)!r} is not a full date; write YYYY-MM-DD")
-        return date.start
+    start: FullDate = Field(alias="from")
+    end: FullDate = Field(alias="to")
 
     @model_validator(mode="after")
     def _ordered(self) -> FormerName:
