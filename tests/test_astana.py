@@ -69,7 +69,8 @@ def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None
     copy = tmp_path / "repo"
     for name in ("briefs", "sources", "templates"):
         shutil.copytree(REPO / name, copy / name)
-    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
+    for name in ("pyproject.toml", "places.yaml"):
+        shutil.copy(REPO / name, copy / name)
     strict = ["--strict", "--archive", SEEDS] if SEEDS.is_dir() else []  # quotes need seeds
     result = run("build", *strict, "--project", copy)
     assert result.exit_code == 0, result.output
@@ -86,6 +87,11 @@ def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None
     for audience, budget in budgets.items():
         out = copy / "build" / "astana-talks" / f"{audience}.pdf"
         assert 1 <= len(PdfReader(out).pages) <= budget, audience
+    russian = copy / "build" / "astana-talks-ru" / "executive.pdf"
+    assert len(PdfReader(russian).pages) <= 2
+    text_ru = pdf_text(russian)
+    assert "ОСНОВНЫЕ ВЫВОДЫ" in text_ru and "По состоянию на 22 ноября 2026 г." in text_ru
+    assert all(f.startswith("PT-") for f in pdf_fonts(russian))
     committee = pdf_text(copy / "build" / "astana-talks" / "committee.pdf")
     assert "NOTE FOR THE FOREIGN AFFAIRS COMMITTEE" in committee
     assert "Questions members may wish to put" in committee

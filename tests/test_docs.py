@@ -44,7 +44,7 @@ def test_every_dataclass_field_is_documented(cls: type) -> None:
 def test_every_template_variable_is_documented(project: Path) -> None:
     cfg = config.load_config(project)
     names = {f.name for f in dataclasses.fields(curate.CuratedBrief)}
-    names |= {"paper", "brand", "citations"}
+    names |= {"paper", "brand", "citations", "labels"}
     assert names <= MENTIONED, f"add to docs/templates.md: {sorted(names - MENTIONED)}"
     ours = set(make_environment(cfg).filters) - set(SandboxedEnvironment().filters)
     assert ours and ours <= MENTIONED, f"add to docs/templates.md: {sorted(ours - MENTIONED)}"

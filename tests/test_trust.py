@@ -49,7 +49,7 @@ def test_note_cannot_fetch_outside(
          "file:///etc/passwd"),
         ('<link rel="stylesheet" href="http://127.0.0.1:9/evil.css"><p>{{ brief.title }}</p>',
          "http://127.0.0.1:9/evil.css"),
-        ('<img src="file:///etc/passwd" alt=""><p>{{ brief.title }}</p>', "file:///etc/passwd"),
+        ('<img src="file:///etc/passwd" alt="x"><p>{{ brief.title }}</p>', "file:///etc/passwd"),
     ],
 )
 def test_template_cannot_fetch_outside(

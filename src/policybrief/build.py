@@ -19,7 +19,7 @@ from .errors import BudgetError, InputError, Problem, RenderError
 from .evidence import check_evidence, claims
 from .load import Project, load_project
 from .output import previous_outputs, sha256, write_outputs
-from .render import Rendered, render_html, render_pdf
+from .render import Attachment, Rendered, render_html, render_pdf
 from .templating import make_environment
 from .validate import validate_project
 
@@ -84,8 +84,26 @@ def check_budget(label: str, curated: CuratedBrief, pages: int, strict: bool) ->
         log.warning("%s", message)
 
 
+def evidence_files(
+    project: Project, curated: CuratedBrief, claim_map: dict[str, Any]
+) -> tuple[Attachment, ...]:
+    """What an archival PDF embeds: the claim map and the source files it cites."""
+    files = [Attachment(
+        "claims.json",
+        (json.dumps(claim_map, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode(),
+        "Each claim of this brief with its source, locator and the source's assessment",
+    )]
+    for source in curated.references:
+        path = project.config.sources_dir / f"{source.id}.yaml"
+        files.append(Attachment(
+            f"{source.id}.yaml", path.read_bytes(), f"Source notes: {source.title}"
+        ))
+    return tuple(files)
+
+
 def build(
-    config: Config, brief_ids: tuple[str, ...] = (), audiences: tuple[str, ...] = ()
+    config: Config, brief_ids: tuple[str, ...] = (), audiences: tuple[str, ...] = (),
+    archival_all: bool = False,
 ) -> list[Target]:
     """Build the selected briefs (all by default) for each of their (selected) audiences."""
     project, _ = check_project(config)
@@ -113,13 +131,16 @@ def build(
                 curated, references=[by_id[i] for i in citations.order if i in by_id]
             )
             html = render_html(env, curated, citations, config)
-            rendered = render_pdf(html, config, label=label)
+            claim_map = claims(brief_id, curated, citations)
+            archival = archival_all or config.audiences[name].archival
+            rendered = render_pdf(
+                html, config, label=label, archival=archival, as_of=brief.as_of,
+                attachments=evidence_files(project, curated, claim_map) if archival else (),
+            )
             for warning in rendered.warnings:
                 log.warning("%s: WeasyPrint: %s", label, warning)
             check_budget(label, curated, rendered.pages, config.strict)
-            targets.append(
-                Target(brief_id, name, rendered, claims(brief_id, curated, citations))
-            )
+            targets.append(Target(brief_id, name, rendered, claim_map))
     # Everything rendered without error: only now touch build/.
     for brief_id in dict.fromkeys(t.brief_id for t in targets):
         write_brief(config, project, brief_id, [t for t in targets if t.brief_id == brief_id])

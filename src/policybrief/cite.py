@@ -186,9 +186,11 @@ def format_citations(curated: CuratedBrief, config: Config) -> Formatted:
             raise RenderError(f"pandoc (citations) failed to run: {exc}") from exc
     if done.returncode != 0:
         raise RenderError(f"pandoc (citations) failed: {_fold(done.stderr)}")
+    # Only citeproc's warnings concern the citations; pandoc also warns that it has no
+    # term translations for some languages (e.g. kk), which this document never uses.
     warnings = [
         " ".join(line.split()).replace("[WARNING] Citeproc: ", "citations: ")
-        for line in done.stderr.splitlines() if line.startswith("[WARNING]")
+        for line in done.stderr.splitlines() if line.startswith("[WARNING] Citeproc:")
     ]
     formatted = _parse(done.stdout, curated, warnings)
     missing = [c.ref for c in curated.cited if not formatted.short[c.ref]]

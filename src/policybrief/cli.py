@@ -22,6 +22,7 @@ HELP_STRICT = "Treat warnings, including WeasyPrint's, as errors (for CI)."
 HELP_DEBUG = "Show tracebacks for errors."
 HELP_AUDIENCE = "Build only this audience (repeatable), e.g. -a executive."
 HELP_FORCE = "Replace the project's copy if there is one."
+HELP_ARCHIVAL = "Write PDF/A-3 with the claim map and cited sources embedded (else PDF/UA-1)."
 HELP_ARCHIVE = "Folder of archived source texts to check quotes against (overrides config)."
 HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
 
@@ -93,13 +94,16 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 @project_option
 @strict_option
 @archive_option
+@click.option("--archival", is_flag=True, help=HELP_ARCHIVAL)
 def build(
     brief_ids: tuple[str, ...], audiences: tuple[str, ...], project: Path | None,
-    strict: bool | None, archive: Path | None,
+    strict: bool | None, archive: Path | None, archival: bool,
 ) -> None:
     """Build PDFs (and HTML) for every brief, or only BRIEF_IDS.
 
-    Each brief is built for every audience it lists (narrow with -a). Everything is
+    PDFs are tagged PDF/UA-1; --archival (or `archival = true` in an audience's profile)
+    writes PDF/A-3 with the evidence embedded instead. Each brief is built for every
+    audience it lists (narrow with -a). Everything is
     read, validated and rendered before anything is written; outputs go to
     build/<brief-id>/<audience>.pdf and .html, with a manifest.json beside them.
 
@@ -109,7 +113,7 @@ def build(
     from .config import load_config
 
     config = load_config(project, strict=strict, archive=archive)
-    targets = run_build(config, brief_ids, audiences)
+    targets = run_build(config, brief_ids, audiences, archival)
     for target in targets:
         path = config.build_dir / target.brief_id / f"{target.audience}.pdf"
         pages = target.rendered.pages

@@ -30,6 +30,8 @@ class Audience:
     min_priority: str = "detail"  # lowest note priority shown: key | supporting | detail
     citations: str = "footnotes"  # footnotes | endnotes | sources
     requires: tuple[str, ...] = ()  # brief fields this audience cannot do without
+    allow_untranslated: bool = False  # a note lacking the brief's language: warn, not fail
+    archival: bool = False  # PDF/A-3 with the evidence embedded, instead of PDF/UA
 
 
 BRAND_FILE = "brand.toml"  # in the project's templates/
@@ -162,6 +164,7 @@ class Config:
     audiences: dict[str, Audience] = field(default_factory=lambda: dict(DEFAULT_AUDIENCES))
     brand: Brand = field(default_factory=Brand)
     citation_style: str = "chicago-notes-bibliography"  # a CSL style name or a .csl file
+    language: str = "en"  # the language of notes written as plain text
     archive: Path | None = None  # archived source texts, for checking quotes
     stale_after_days: int = 365  # warn when a brief's newest source is older than this
     strict: bool = False
@@ -231,6 +234,8 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
             lambda v: isinstance(v, list) and all(x in REQUIRABLE for x in v),
             f"a list of: {', '.join(REQUIRABLE)}",
         ),
+        "allow_untranslated": (lambda v: isinstance(v, bool), "true or false"),
+        "archival": (lambda v: isinstance(v, bool), "true or false"),
     }
     for key, value in table.items():
         if key not in fields:
@@ -296,7 +301,8 @@ def load_config(
         raise ConfigError(f"{config_file}: {where}: audiences: must be a table of audiences")
     for name, table in tables.items():
         audiences[name] = _audience(name, table, audiences, f"{config_file}: {where}")
-    known = {"sections", "paper", "audiences", "citation_style", "archive", "stale_after_days"}
+    known = {"sections", "paper", "audiences", "citation_style", "archive", "stale_after_days",
+             "language"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(
@@ -309,6 +315,9 @@ def load_config(
     archive_setting = settings.get("archive")
     if archive_setting is not None and not isinstance(archive_setting, str):
         raise ConfigError(f"{config_file}: {where}: archive: must be a folder path")
+    language = settings.get("language", "en")
+    if not isinstance(language, str) or not re.match(r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$", language):
+        raise ConfigError(f"{config_file}: {where}: language: {language!r} is not a language tag")
     style = settings.get("citation_style", "chicago-notes-bibliography")
     if not isinstance(style, str) or not style.strip():
         raise ConfigError(f"{config_file}: {where}: citation_style: must be a CSL style name")
@@ -321,6 +330,7 @@ def load_config(
         audiences=audiences,
         brand=load_brand(root / "templates"),
         citation_style=style,
+        language=language,
         archive=archive or (root / archive_setting if archive_setting else None),
         stale_after_days=stale,
         strict=bool(strict),

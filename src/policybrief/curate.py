@@ -17,6 +17,7 @@ class Citation:
     ref: str
     note: Note
     source: Source
+    text: str  # the note's text in the brief's language
     number: int  # order of the note's first citation in the brief
     source_number: int  # order of the source's first citation: its endnote number
 
@@ -136,8 +137,9 @@ def count_words(*texts: str | None) -> int:
 class _Citer:
     """Resolves references and numbers each cited note once, in order of first use."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, language: str) -> None:
         self.project = project
+        self.language = language
         self.cited: dict[str, Citation] = {}
         self.points: list[Point] = []
 
@@ -156,7 +158,11 @@ class _Citer:
             note, source = self.note(ref)
             sources = list(dict.fromkeys(c.source.id for c in self.cited.values()))
             number = sources.index(source.id) + 1 if source.id in sources else len(sources) + 1
-            self.cited[ref] = Citation(ref, note, source, len(self.cited) + 1, number)
+            default = self.project.config.language
+            # validate.py reports a missing language; an allowed gap shows the default text
+            text = note.text_in(self.language, default) or note.text_in(default, default)
+            text = text or note.texts[0]
+            self.cited[ref] = Citation(ref, note, source, text, len(self.cited) + 1, number)
         return self.cited[ref]
 
     def texts(self, items: list[CitedText]) -> list[CuratedText]:
@@ -165,7 +171,7 @@ class _Citer:
 
 def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     """Resolve a validated brief against the project's notes for one audience."""
-    cite = _Citer(project)
+    cite = _Citer(project, brief.language)
     limit = PRIORITY_RANK[audience.min_priority]
     key_messages = cite.texts(brief.key_messages)
     sections = []
@@ -176,7 +182,7 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
         summary = s.summary or s.lead
         # With endnotes the summary is the section's text and its notes are the evidence.
         texts = [summary] if audience.citations == "endnotes" and summary else [
-            s.lead, *(c.note.text for c in shown)
+            s.lead, *(c.text for c in shown)
         ]
         title = s.title or project.config.sections[s.key]
         sections.append(

@@ -134,7 +134,8 @@ def _check_names(project: Project) -> list[Problem]:
             for place in project.places:
                 right = place.name_on(note.date)
                 for name in place.names:
-                    if right and name != right and re.search(rf"\b{re.escape(name)}\b", note.text):
+                    pattern = rf"\b{re.escape(name)}\b"
+                    if right and name != right and any(re.search(pattern, t) for t in note.texts):
                         problems.append(Problem(
                             entry.doc.path, entry.doc.line(("notes", i, "text")),
                             f"notes[{i}].text",
@@ -168,7 +169,7 @@ def claims(brief_id: str, curated: CuratedBrief, citations: Formatted) -> dict[s
             {
                 "ref": c.ref,
                 "paragraphs": paragraphs.get(c.ref, []),
-                "claim": c.note.text,
+                "claim": c.text,
                 "quote": c.note.quote,
                 "date": str(c.note.date) if c.note.date else None,
                 "source": c.source.id,

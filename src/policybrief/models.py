@@ -30,6 +30,7 @@ NoteRef = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$", max_length=161)
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")]
 Priority = Literal["key", "supporting", "detail"]
 PRIORITY_RANK: dict[str, int] = {"key": 0, "supporting": 1, "detail": 2}
 Confidence = Literal[
@@ -169,7 +170,7 @@ class Note(_Model):
 
     id: Slug
     section: Slug
-    text: Text
+    text: Text | dict[Language, Text]  # one text, or one per language: {en: ..., ru: ...}
     locator: Text
     quote: Text | None = None
     date: PartialDate | None = None
@@ -178,6 +179,28 @@ class Note(_Model):
     priority: Priority = "supporting"
     tags: list[Tag] = []
     confidence: Confidence | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _some_text(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(value, dict) and not value:
+            raise ValueError("give the text, or a mapping of languages to texts")
+        return value
+
+    def text_in(self, language: str, default: str) -> str | None:
+        """The note's text in `language` ("en-GB" also takes "en"); a plain text is in
+        the project's `default` language. None if the note lacks that language."""
+        texts = self.text if isinstance(self.text, dict) else {default: self.text}
+        base = language.split("-")[0]
+        for key in (language, base):
+            if key in texts:
+                return texts[key]
+        return next((t for k, t in texts.items() if k.split("-")[0] == base), None)
+
+    @property
+    def texts(self) -> list[str]:
+        """Every language version of the text."""
+        return list(self.text.values()) if isinstance(self.text, dict) else [self.text]
 
     @field_validator("quote")
     @classmethod
@@ -214,7 +237,7 @@ class Source(_Model):
     issued: PartialDate | None = None
     URL: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     accessed: PartialDate | None = None
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = "en"
+    language: Language = "en"
     archive: Text | None = None
     perspective: Perspective
     assessment: Text
@@ -285,7 +308,7 @@ class Brief(_Model):
     as_of: FullDate
     authors: list[Text] = Field(min_length=1)
     organisation: Text | None = None
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")] = "en"
+    language: Language = "en"
     status: Literal["draft", "final"] = "draft"
     audiences: list[Slug] = Field(default=["analyst"], min_length=1)
     keywords: list[Text] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import io
 import json
 import logging
 import mimetypes
@@ -12,18 +13,21 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+import click
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .cite import Formatted
-from .config import PAPER_SIZES, Config
+from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .curate import CuratedBrief
 from .errors import PolicyError, RenderError, TemplateError
+from .templating import load_labels
 
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcherResponse
@@ -132,12 +136,20 @@ def render_html(
 ) -> str:
     """Fill the audience's template with the curated brief."""
     template_name = curated.audience.template
+    labels = load_labels(curated.brief.language)
+    audience = curated.audience
+    # A packaged audience is named in the brief's language; a project's label stays.
+    packaged = DEFAULT_AUDIENCES.get(audience.name)
+    labels["edition"] = (
+        labels["audiences"].get(audience.name, audience.label)
+        if packaged and packaged.label == audience.label else audience.label
+    )
     try:
         template = env.get_template(template_name)
         log.debug("template %s from %s", template_name, template.filename)
         return template.render(
             **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
-            brand=config.brand,
+            brand=config.brand, labels=labels,
         )
     except TemplateNotFound as exc:
         raise TemplateError(
@@ -163,22 +175,78 @@ def render_html(
         ) from exc
 
 
-def _pdf_date(epoch: str) -> str:
-    try:
-        moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise RenderError(
-            f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or give seconds"
-        ) from exc
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+PDF_UA = "pdf/ua-1"  # every target: tagged, titled, language set (PDF/UA-1)
+PDF_A = "pdf/a-3a"  # archival targets: PDF/A-3, tagged, with the evidence attached
 
 
-def render_pdf(html: str, config: Config, *, label: str) -> Rendered:
-    """Lay out and write the PDF in memory; raise if a resource was refused or, in
-    strict mode, if WeasyPrint warned."""
+@dataclass(frozen=True)
+class Attachment:
+    """A file embedded in an archival PDF."""
+
+    name: str
+    data: bytes
+    description: str
+
+
+def source_date(fallback: dt.date | None = None) -> dt.datetime | None:
+    """SOURCE_DATE_EPOCH if set (a malformed one is an error), else the fallback day."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise click.UsageError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or give seconds"
+            ) from exc
+    if fallback is None:
+        return None
+    return dt.datetime(fallback.year, fallback.month, fallback.day, tzinfo=dt.UTC)
+
+
+class _Accessibility(HTMLParser):
+    """Finds images without alternative text: <img> without alt, <svg> without <title>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.missing: list[str] = []
+        self._svg: list[bool] = []  # per open <svg>: has it a <title>?
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "img" and not (values.get("alt") or "").strip():
+            self.missing.append(f"image {values.get('src') or '(no src)'!r}")
+        elif tag == "svg":
+            self._svg.append(False)
+        elif tag == "title" and self._svg:
+            self._svg[-1] = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg" and self._svg and not self._svg.pop():
+            self.missing.append("an inline SVG figure")
+
+
+def check_alternative_text(html: str, label: str) -> None:
+    """PDF/UA needs a text alternative for every figure: fail the target otherwise."""
+    parser = _Accessibility()
+    parser.feed(html)
+    if parser.missing:
+        raise TemplateError(
+            f"{label}: {parser.missing[0]} has no alternative text; give images alt text "
+            "(in a note: ![what it shows](file.png)) and SVGs a <title>"
+        )
+
+
+def render_pdf(
+    html: str, config: Config, *, label: str, archival: bool = False,
+    attachments: tuple[Attachment, ...] = (), as_of: dt.date | None = None,
+) -> Rendered:
+    """Lay out and write the PDF in memory (PDF/UA-1, or PDF/A-3a when archival); raise
+    if a resource was refused or, in strict mode, if WeasyPrint warned."""
     from weasyprint import CSS, HTML
+    from weasyprint import Attachment as PdfAttachment
     from weasyprint.text.fonts import FontConfiguration
 
+    check_alternative_text(html, label)
     refused: list[str] = []
     fetcher = make_fetcher(allowed_roots(config), refused)
     base_url = config.templates_dir.resolve().as_uri() + "/"
@@ -189,13 +257,24 @@ def render_pdf(html: str, config: Config, *, label: str) -> Rendered:
                 stylesheets=[CSS(string=font_css(), url_fetcher=fetcher, font_config=fonts)],
                 font_config=fonts,
             )
-            # No wall-clock time in the output: a date is written only when the
-            # build asks for one through SOURCE_DATE_EPOCH (reproducible-builds.org).
-            epoch = os.environ.get("SOURCE_DATE_EPOCH")
-            if epoch:
-                document.metadata.created = document.metadata.modified = _pdf_date(epoch)
-            pdf = document.write_pdf()
-        except (PolicyError, RenderError):
+            # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
+            # for archival files (which need one), the brief's as-of date.
+            moment = source_date(as_of if archival else None)
+            if moment is not None:
+                stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+                document.metadata.created = document.metadata.modified = stamp
+            files = [
+                PdfAttachment(
+                    file_obj=io.BytesIO(a.data), name=a.name, description=a.description,
+                    created=moment, modified=moment, relationship="Data",
+                    url_fetcher=fetcher,
+                )
+                for a in attachments
+            ] if archival else []
+            pdf = document.write_pdf(
+                pdf_variant=PDF_A if archival else PDF_UA, attachments=files
+            )
+        except (PolicyError, RenderError, click.UsageError):
             raise
         except Exception as exc:
             raise RenderError(f"{label}: WeasyPrint failed: {exc}") from exc

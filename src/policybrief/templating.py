@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATE_SUFFIX = ".html.j2"
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+LABELS = Path(__file__).parent / "labels"
 _TEMPLATE_FILES = (".j2", ".css")
 
 
@@ -107,6 +111,26 @@ def format_names(names: Sequence[Name], language: str = "en") -> str:
     return str(format_list([n.display for n in names], locale=_locale(language)))
 
 
+def load_labels(language: str) -> dict[str, Any]:
+    """The label catalog for a language ("ru", "kk-KZ" takes "kk"), over the English one;
+    a language without a catalog gets English labels."""
+    def read(name: str) -> dict[str, Any]:
+        path = LABELS / f"{name}.toml"
+        return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    labels = read("en")
+    for key, value in read(language.split("-")[0].lower()).items():
+        labels[key] = {**labels.get(key, {}), **value} if isinstance(value, dict) else value
+    return labels
+
+
+def css_counters(template: str) -> Markup:
+    """'Page {page} of {pages}' as CSS content: "Page " counter(page) " of " counter(pages)."""
+    parts = re.split(r"\{(page|pages)\}", template)
+    out = [css_string(p) if i % 2 == 0 else f"counter({p})" for i, p in enumerate(parts) if p]
+    return Markup(" ".join(out))
+
+
 def css_string(value: str) -> Markup:
     """A quoted CSS string with every non-alphanumeric character escaped.
 
@@ -157,6 +181,7 @@ def make_environment(config: Config) -> SandboxedEnvironment:
     env.filters["span"] = format_span
     env.filters["names"] = format_names
     env.filters["css_string"] = css_string
+    env.filters["css_counters"] = css_counters
     env.filters["attach"] = attach
     from .timeline import timeline_svg  # timeline imports this module's format_span
 

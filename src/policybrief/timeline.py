@@ -17,7 +17,9 @@ ROW = 5.4  # mm between events
 DATE_RIGHT, AXIS, LABEL = 36.0, 39.5, 43.0
 
 
-def timeline_svg(events: list[TimelineEvent], language: str, brand: Brand) -> Markup:
+def timeline_svg(
+    events: list[TimelineEvent], language: str, brand: Brand, title: str = "Timeline"
+) -> Markup:
     """The SVG figure (inline markup) for events in date order; empty if none.
 
     Colours and font come from the brand as SVG attributes: WeasyPrint does not apply
@@ -41,7 +43,7 @@ def timeline_svg(events: list[TimelineEvent], language: str, brand: Brand) -> Ma
         f'viewBox="0 0 {WIDTH:g} {height:.1f}" width="{WIDTH:g}mm" height="{height:.1f}mm" '
         f'font-family="{font}" font-size="2.75" fill="{colour["ink"]}" '
         f'aria-labelledby="timeline-title timeline-desc">',
-        '<title id="timeline-title">Timeline of the events cited in this brief</title>',
+        f'<title id="timeline-title">{escape(title)}</title>',
         f'<desc id="timeline-desc">{escape(description)}</desc>',
         f'<line x1="{AXIS}" y1="2" x2="{AXIS}" y2="{height - 1:.1f}" '
         f'stroke="{colour["rule"]}" stroke-width="0.5"/>',

@@ -119,7 +119,37 @@ def _check_brief(project: Project, entry: Entry[Brief]) -> list[Problem]:
         for i, item in enumerate(getattr(brief, name)):
             for j, ref in enumerate(item.notes):
                 problems.append(_check_ref(project, entry, (name, i, "notes", j), ref))
+    problems += _check_languages(project, entry)
     return [p for p in problems if p is not None]
+
+
+def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | None]:
+    """Every cited note needs its text in the brief's language (or an audience that
+    allows the gap, which is then a warning)."""
+    brief, config = entry.model, project.config
+    profiles = [config.audiences[a] for a in brief.audiences if a in config.audiences]
+    lenient = bool(profiles) and all(p.allow_untranslated for p in profiles)
+    locs = [(("sections", i, "notes", j), r) for i, s in enumerate(brief.sections)
+            for j, r in enumerate(s.notes)]
+    locs += [((name, i, "notes", j), r) for name in _NOTE_LISTS
+             for i, item in enumerate(getattr(brief, name)) for j, r in enumerate(item.notes)]
+    problems: list[Problem | None] = []
+    seen: set[str] = set()
+    for loc, ref in locs:
+        source_id, note_id = ref.split("/", 1)
+        source = project.sources.get(source_id)
+        note = next((n for n in source.model.notes if n.id == note_id), None) if source else None
+        if note is None or ref in seen or note.text_in(brief.language, config.language):
+            continue
+        seen.add(ref)
+        problems.append(Problem(
+            entry.doc.path, entry.doc.line(loc), format_loc(loc),
+            f"note {ref!r} has no text in {brief.language!r}",
+            f"give it `text: {{{config.language}: ..., {brief.language.split('-')[0]}: ...}}`"
+            + ("" if lenient else ", or allow_untranslated in the audience's profile"),
+            warning=lenient,
+        ))
+    return problems
 
 
 def validate_project(project: Project) -> list[Problem]:

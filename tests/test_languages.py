@@ -1,0 +1,192 @@
+"""Accessible (PDF/UA), archival (PDF/A-3) and multilingual briefs."""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+from conftest import pdf_text, write
+
+RU_BRIEF = """title: "Переговоры по реке: где они находятся"
+short_title: Переговоры по реке
+as_of: 2024-04-01
+authors: [Группа анализа]
+language: {language}
+status: final
+audiences: [analyst, executive]
+key_messages:
+  - text: {message}
+    notes: [river-2024/talks-resume]
+sections:
+  - key: context
+    title: {title}
+    lead: {lead}
+    notes: [river-2024/talks-resume]
+recommendations:
+  - text: {recommendation}
+    notes: [river-2024/talks-resume]
+"""
+TEXTS = {
+    "ru": dict(message="Переговоры возобновились после двухлетней паузы.", title="Контекст",
+               lead="Стороны вернулись за стол переговоров.",
+               recommendation="Поддержать техническую рабочую группу.",
+               note="Переговорщики двух прибрежных государств вновь встретились в Алматы."),
+    "kk": dict(message="Келіссөздер екі жылдық үзілістен кейін қайта басталды.",
+               title="Мәнмәтін", lead="Тараптар келіссөз үстеліне қайта оралды.",
+               recommendation="Техникалық жұмыс тобын қолдау.",
+               note="Екі мемлекеттің келіссөзшілері Алматыда қайта кездесті."),
+}
+
+
+def _add_language_brief(project: Path, language: str, translate: bool = True) -> None:
+    write(project / "briefs" / f"river-{language}.yaml",
+          RU_BRIEF.format(language=language, **TEXTS[language]))
+    if translate:
+        source = project / "sources" / "river-2024.yaml"
+        old = ("    text: >-\n      Negotiators from the two riparian states met again in Almaty "
+               "after a **two-year** pause.\n")
+        text = source.read_text()
+        assert old in text
+        source.write_text(text.replace(old, (
+            "    text:\n      en: >-\n        Negotiators from the two riparian states met again"
+            " in Almaty after a **two-year** pause.\n"
+            f"      {language}: >-\n        {TEXTS[language]['note']}\n"
+        )))
+
+
+def _font_chars(pdf: Path) -> set[int]:
+    """Code points the bundled fonts cover (the PDF embeds only these, tested elsewhere)."""
+    files = glob.glob(str(Path(__import__("fontpkg_pt_serif").__file__).parent / "files/*.ttf"))
+    files += glob.glob(str(Path(__import__("fontpkg_pt_sans").__file__).parent / "files/*.ttf"))
+    covered: set[int] = set()
+    for file in files:
+        covered |= set(TTFont(file).getBestCmap())
+    return covered
+
+
+def test_pdf_ua_catalog_headings_and_figure_alt(built: Path) -> None:
+    root = PdfReader(built).trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])
+    assert root["/Lang"] == "en-GB"
+    tree = root["/StructTreeRoot"]
+    headings: list[str] = []
+    figures: list[str | None] = []
+
+    def walk(node: object) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, dict):
+            kind = str(node.get("/S", ""))
+            if re.fullmatch(r"/H\d", kind):
+                headings.append(kind)
+            if kind == "/Figure":
+                figures.append(node.get("/Alt"))
+            kids = node.get("/K")
+            for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+                walk(kid)
+
+    walk(tree)
+    assert headings[0] == "/H1" and headings.count("/H1") == 1
+    levels = [int(h[2]) for h in headings]
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))  # none skipped
+    assert figures == ["Timeline of the events cited in this brief"]
+
+
+def test_image_without_alternative_text_fails(run: Callable[..., Result], project: Path) -> None:
+    write(project / "templates" / "logo.svg",
+          '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    write(project / "templates" / "analyst.html.j2",
+          '{% extends "default:analyst.html.j2" %}\n'
+          '{% block edition %}<img src="logo.svg">{% endblock %}\n')
+    result = run("build", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: river-talks/analyst: image 'logo.svg' has no alternative text; give images alt "
+        "text (in a note: ![what it shows](file.png)) and SVGs a <title>\n"
+    )
+
+
+def test_archival_pdf_embeds_evidence_with_fixed_dates(
+    run: Callable[..., Result], project: Path
+) -> None:
+    assert run("build", "--archival", "--project", project).exit_code == 0
+    pdf = project / "build" / "river-talks" / "analyst.pdf"  # the fixture's only audience
+    first = pdf.read_bytes()
+    reader = PdfReader(pdf)
+    assert sorted(reader.attachments) == ["claims.json", "river-2024.yaml"]
+    assert b'"ref": "river-2024/water-share"' in reader.attachments["claims.json"][0]
+    metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in metadata and 'pdfaid:conformance="A"' in metadata
+    assert reader.metadata is not None and reader.metadata["/CreationDate"] == "D:20240401000000Z"
+    assert run("build", "--archival", "--project", project).exit_code == 0
+    assert pdf.read_bytes() == first  # byte-identical: no wall-clock dates anywhere
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        ("ru", ["ОСНОВНЫЕ ВЫВОДЫ", "По состоянию на 1 апреля 2024 г.", "Страница 1 из 2",
+                "АНАЛИТИЧЕСКАЯ ЗАПИСКА", "Приложение Б · Доказательная база",
+                "ОКОНЧАТЕЛЬНАЯ РЕДАКЦИЯ"]),
+        ("kk", ["НЕГІЗГІ ТҰЖЫРЫМДАР", "Жағдай бойынша 2024 ж. 1 сәуір", "1-бет, барлығы 2",
+                "ТАЛДАМАЛЫҚ ЖАЗБА", "Б қосымшасы · Дәлелдер"]),
+    ],
+)
+def test_brief_in_another_language(
+    run: Callable[..., Result], project: Path, language: str, labels: list[str]
+) -> None:
+    _add_language_brief(project, language)
+    result = run("build", "--strict", f"river-{language}", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    pdf = project / "build" / f"river-{language}" / "analyst.pdf"
+    text = pdf_text(pdf)
+    for label in labels:
+        assert label in text
+    assert TEXTS[language]["note"] in text
+    assert PdfReader(pdf).trailer["/Root"]["/Lang"] == language
+    covered = _font_chars(pdf)
+    missing = {c for c in text if not c.isspace() and ord(c) not in covered}
+    assert missing == set()  # every character of the text is in the embedded fonts
+
+
+def test_note_without_the_brief_language_fails_clearly(
+    run: Callable[..., Result], project: Path
+) -> None:
+    _add_language_brief(project, "ru", translate=False)
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "briefs/river-ru.yaml:15: sections[0].notes[0]: note 'river-2024/talks-resume' has "
+        "no text in 'ru'; give it `text: {en: ..., ru: ...}`, or allow_untranslated in the "
+        "audience's profile"
+    )
+    config = project / "policybrief.toml"
+    config.write_text(config.read_text() + (
+        "\n[audiences.analyst]\nallow_untranslated = true\n"
+        "[audiences.executive]\nallow_untranslated = true\n"
+    ))
+    lenient = run("check", "--project", project)
+    assert lenient.exit_code == 0
+    assert "warning: briefs/river-ru.yaml:15: sections[0].notes[0]: note " in lenient.stderr
+
+
+def test_hyphenation_follows_the_language(run: Callable[..., Result], project: Path) -> None:
+    """Russian is hyphenated (a dictionary exists), Kazakh is not (none does)."""
+    for language in ("ru", "kk"):
+        _add_language_brief(project, language, translate=False)
+    config = project / "policybrief.toml"
+    config.write_text(config.read_text() + (
+        "\n[audiences.analyst]\nallow_untranslated = true\n"
+        "[audiences.executive]\nallow_untranslated = true\n"
+    ))
+    assert run("build", "river-ru", "river-kk", "-a", "analyst", "--project", project).exit_code == 0
+    for language in ("ru", "kk"):
+        html = (project / "build" / f"river-{language}" / "analyst.html").read_text()
+        assert f'<html lang="{language}">' in html
