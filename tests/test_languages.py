@@ -186,7 +186,8 @@ def test_hyphenation_follows_the_language(run: Callable[..., Result], project: P
         "\n[audiences.analyst]\nallow_untranslated = true\n"
         "[audiences.executive]\nallow_untranslated = true\n"
     ))
-    assert run("build", "river-ru", "river-kk", "-a", "analyst", "--project", project).exit_code == 0
+    result = run("build", "river-ru", "river-kk", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0
     for language in ("ru", "kk"):
         html = (project / "build" / f"river-{language}" / "analyst.html").read_text()
         assert f'<html lang="{language}">' in html
