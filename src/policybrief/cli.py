@@ -7,6 +7,7 @@ Heavy modules (pydantic, Jinja2, WeasyPrint) are imported inside the commands, s
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -15,13 +16,25 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, BriefError
+from .errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OUTPUT,
+    EXIT_POLICY,
+    EXIT_RENDER,
+    BriefError,
+    OutputError,
+    PolicyError,
+    RenderError,
+)
 
 HELP_PROJECT = "Project folder (default: found by walking up from the current folder)."
 HELP_STRICT = "Treat warnings, including WeasyPrint's, as errors (for CI)."
 HELP_DEBUG = "Show tracebacks for errors."
 HELP_AUDIENCE = "Build only this audience (repeatable), e.g. -a executive."
 HELP_FORCE = "Replace the project's copy if there is one."
+HELP_JOBS = "Render in N worker processes (default: the number of cores)."
+HELP_REBUILD = "Rebuild every target, even those whose inputs are unchanged."
+HELP_SHARD = "Build only part K of N (e.g. 2/4), for splitting a build across CI machines."
 HELP_ARCHIVAL = "Write PDF/A-3 with the claim map and cited sources embedded (else PDF/UA-1)."
 HELP_ARCHIVE = "Folder of archived source texts to check quotes against (overrides config)."
 HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
@@ -43,6 +56,23 @@ class _Plain(logging.Formatter):
         if record.levelno >= logging.WARNING and record.name.startswith("policybrief"):
             return message if record.levelno >= logging.ERROR else f"warning: {message}"
         return message
+
+
+log = logging.getLogger("policybrief.cli")
+
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> (
+    tuple[int, int] | None
+):
+    if value is None:
+        return None
+    try:
+        k, n = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("write K/N, e.g. 2/4") from None
+    if not 1 <= k <= n:
+        raise click.BadParameter(f"{value}: K must be between 1 and N")
+    return k, n
 
 
 def _setup_logging(verbose: int) -> None:
@@ -95,9 +125,13 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 @strict_option
 @archive_option
 @click.option("--archival", is_flag=True, help=HELP_ARCHIVAL)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP_JOBS)
+@click.option("--force", is_flag=True, help=HELP_REBUILD)
+@click.option("--shard", callback=_parse_shard, default=None, help=HELP_SHARD)
 def build(
     brief_ids: tuple[str, ...], audiences: tuple[str, ...], project: Path | None,
-    strict: bool | None, archive: Path | None, archival: bool,
+    strict: bool | None, archive: Path | None, archival: bool, jobs: int | None, force: bool,
+    shard: tuple[int, int] | None,
 ) -> None:
     """Build PDFs (and HTML) for every brief, or only BRIEF_IDS.
 
@@ -113,11 +147,25 @@ def build(
     from .config import load_config
 
     config = load_config(project, strict=strict, archive=archive)
-    targets = run_build(config, brief_ids, audiences, archival)
-    for target in targets:
-        path = config.build_dir / target.brief_id / f"{target.audience}.pdf"
+    result = run_build(config, brief_ids, audiences, archival, jobs=jobs or os.cpu_count() or 1,
+                       force=force, shard=shard or (1, 1))
+    build_dir = config.build_dir.relative_to(config.root)
+    for target in result.built:
         pages = target.rendered.pages
-        click.echo(f"built {path.relative_to(config.root)} ({pages} page{'s' * (pages != 1)})")
+        click.echo(f"built {build_dir}/{target.brief_id}/{target.audience}.pdf "
+                   f"({pages} page{'s' * (pages != 1)})")
+        log.info("%s/%s: %.1f s", target.brief_id, target.audience, target.seconds)
+    for job in result.unchanged:
+        click.echo(f"unchanged {build_dir}/{job.brief_id}/{job.audience}.pdf")
+    total = len(result.failed) + len(result.built) + len(result.unchanged)
+    if result.failed:
+        kind = {EXIT_POLICY: PolicyError, EXIT_RENDER: RenderError, EXIT_OUTPUT: OutputError}
+        error = kind.get(result.failed[0].exit_code, BriefError)
+        if total == 1:  # the only target: its own message is the error
+            raise error(result.failed[0].message)
+        for failure in result.failed:
+            click.echo(f"failed {failure.job.label}: {failure.message}", err=True)
+        raise error(f"{len(result.failed)} of {total} targets failed; the others were written")
 
 
 @cli.command()

@@ -42,18 +42,27 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def previous_outputs(folder: Path) -> dict[str, Any]:
-    """The `outputs` of the brief's last manifest (empty if none or unreadable)."""
+MANIFEST = "manifest.json"
+SUMS = "SHA256SUMS"
+
+
+def read_manifest(build_dir: Path) -> dict[str, Any]:
+    """The last build's manifest (empty if none or unreadable)."""
     try:
-        outputs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
-    except (OSError, ValueError, KeyError, TypeError):
+        data = json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
-    return outputs if isinstance(outputs, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
-def write_outputs(folder: Path, files: dict[str, bytes], manifest: dict[str, Any]) -> None:
-    """Write a brief's outputs, then its manifest last (so it never lists a missing file)."""
-    for name, data in files.items():
-        write_atomic(folder / name, data)
+def write_files(files: dict[Path, bytes]) -> None:
+    """Write each file atomically."""
+    for path, data in files.items():
+        write_atomic(path, data)
+
+
+def write_manifest(build_dir: Path, manifest: dict[str, Any], sums: list[tuple[str, str]]) -> None:
+    """build/manifest.json and build/SHA256SUMS (the format `sha256sum -c` reads)."""
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    write_atomic(folder / "manifest.json", text.encode("utf-8"))
+    write_atomic(build_dir / MANIFEST, text.encode("utf-8"))
+    write_atomic(build_dir / SUMS, "".join(f"{h}  {p}\n" for h, p in sums).encode("utf-8"))

@@ -1,0 +1,107 @@
+"""The build engine: incremental, forced, sharded, parallel and reproducible builds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from conftest import write
+
+THREE = """
+audiences: [analyst, executive, talking-points]
+lines_to_take:
+  - text: We welcome the resumption of talks.
+    notes: [river-2024/talks-resume]
+questions:
+  - question: Will a deal be signed this year?
+    answer: That is for the parties to decide.
+    notes: [river-2024/water-share]
+"""
+
+
+def test_unchanged_targets_are_skipped_and_force_rebuilds(
+    run: Callable[..., Result], project: Path
+) -> None:
+    assert run("build", "--project", project).exit_code == 0
+    again = run("build", "--project", project)
+    assert again.stdout == "unchanged build/river-talks/analyst.pdf\n"
+    forced = run("build", "--force", "--project", project)
+    assert forced.stdout == "built build/river-talks/analyst.pdf (2 pages)\n"
+
+
+def test_a_changed_input_rebuilds_only_what_reads_it(
+    run: Callable[..., Result], project: Path
+) -> None:
+    write(project / "sources" / "other-2020.yaml",
+          "type: report\ntitle: Other\nperspective: official\nassessment: x\n")
+    assert run("build", "--project", project).exit_code == 0
+    other = project / "sources" / "other-2020.yaml"
+    other.write_text(other.read_text() + "publisher: Someone\n")  # not cited by the brief
+    assert run("build", "--project", project).stdout.startswith("unchanged")
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace("two-year", "two-year long"))
+    assert run("build", "--project", project).stdout.startswith("built")
+    write(project / "templates" / "brand.toml", '[colours]\nbrand = "#112233"\n')
+    assert run("build", "--project", project).stdout.startswith("built")
+
+
+def test_nothing_to_do_does_not_import_weasyprint(project: Path) -> None:
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom policybrief.config import load_config\n"
+        "from policybrief.build import build\n"
+        f"r = build(load_config(Path({str(project)!r})))\n"
+        "print(len(r.built), len(r.unchanged), 'weasyprint' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert first.stdout.split() == ["1", "0", "True"]
+    assert second.stdout.split() == ["0", "1", "False"]
+
+
+def test_shards_split_the_targets(run: Callable[..., Result], project: Path) -> None:
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text() + THREE)
+    one = run("build", "--shard", "1/2", "-j", "2", "--project", project)
+    two = run("build", "--shard", "2/2", "--project", project)
+    assert one.stdout.splitlines() == ["built build/river-talks/analyst.pdf (2 pages)",
+                                       "built build/river-talks/talking-points.pdf (1 page)"]
+    assert two.stdout.splitlines() == ["built build/river-talks/executive.pdf (1 page)"]
+    sums = (project / "build" / "SHA256SUMS").read_text().splitlines()
+    assert [line.split()[1] for line in sums] == [
+        "river-talks/analyst.pdf", "river-talks/executive.pdf", "river-talks/talking-points.pdf"]
+    bad = run("build", "--shard", "3/2", "--project", project)
+    assert bad.exit_code == 2 and "3/2: K must be between 1 and N" in bad.stderr
+
+
+def test_malformed_source_date_epoch_is_a_usage_error(
+    run: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    result = run("build", "--archival", "--project", project)
+    assert result.exit_code == 2
+    assert "SOURCE_DATE_EPOCH='yesterday' is not a Unix timestamp" in result.stderr
+
+
+def test_identical_across_processes_folders_and_environments(
+    project: Path, tmp_path: Path, built: Path
+) -> None:
+    """TZ, LANG, umask, hash seed and working folder do not change a byte."""
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    env = {**os.environ, "TZ": "Asia/Almaty", "LANG": "ru_RU.UTF-8", "PYTHONHASHSEED": "123"}
+    done = subprocess.run(
+        ["sh", "-c", f"umask 077 && {sys.executable} -m policybrief build --project {project}"],
+        cwd=other, env=env, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    pdf = project / "build" / "river-talks" / "analyst.pdf"
+    assert hashlib.sha256(pdf.read_bytes()).digest() == hashlib.sha256(built.read_bytes()).digest()
