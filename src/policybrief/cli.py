@@ -279,3 +279,21 @@ def sources_import(file: Path, force: bool, project: Path | None) -> None:
     config = load_config(project)
     for path in import_csl(config, file, force):
         click.echo(f"created {path.relative_to(config.root)}")
+
+
+@cli.command()
+@project_option
+@archive_option
+def watch(project: Path | None, archive: Path | None) -> None:
+    """Rebuild the targets a change affects, each time sources, briefs, templates or
+    the config change. Errors are shown and watching goes on.
+
+    Example: brief watch
+    """
+    from .watch import watch as run_watch
+
+    def echo(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()  # line by line, also when piped to a log
+
+    run_watch(project, archive, echo)

@@ -1,0 +1,72 @@
+"""`brief watch`: a warm process that rebuilds the targets a change affects."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from threading import Event
+
+from .config import Config, load_config
+from .errors import BriefError
+from .load import PLACES_FILE
+
+log = logging.getLogger(__name__)
+
+
+def _paths(config: Config) -> list[Path]:
+    paths = [config.sources_dir, config.briefs_dir, config.templates_dir, config.config_file]
+    places = config.root / PLACES_FILE
+    return [p for p in (*paths, places) if p.exists()]
+
+
+def rebuild(config: Config, echo: Callable[[str], None]) -> None:
+    """One incremental build in this process (WeasyPrint stays loaded between builds);
+    an error is shown, not raised, so watching goes on."""
+    from .build import build
+
+    started = time.perf_counter()
+    try:
+        result = build(config, jobs=1)
+    except BriefError as exc:
+        echo(f"error: {exc.format_message()}")
+        return
+    seconds = time.perf_counter() - started
+    for target in result.built:
+        echo(f"rebuilt {target.brief_id}/{target.audience} ({target.rendered.pages} pages)")
+    for failure in result.failed:
+        echo(f"error: {failure.message}")
+    if not result.built and not result.failed:
+        echo(f"nothing to rebuild ({seconds:.1f} s)")
+    else:
+        echo(f"done in {seconds:.1f} s")
+
+
+def watch(project: Path | None, archive: Path | None, echo: Callable[[str], None],
+          stop: Event | None = None) -> None:
+    """Build once, then after each burst of changes rebuild what they affect."""
+    from watchfiles import watch as watch_files
+
+    config = load_config(project, archive=archive)
+    echo(f"watching {config.root} (Ctrl-C to stop)")
+    built = False
+    # The watcher starts before the first build (its first, empty, yield triggers it), so
+    # no change is missed. A burst of saves (an editor writing twice) is one batch.
+    for changes in watch_files(*_paths(config), debounce=400, step=50, stop_event=stop,
+                               raise_interrupt=False, yield_on_timeout=True, rust_timeout=300):
+        if not built:
+            built = True
+            rebuild(config, echo)
+            if not changes:
+                continue
+        if not changes:
+            continue
+        names = sorted({Path(path).name for _, path in changes})
+        echo(f"changed: {', '.join(names)}")
+        try:
+            config = load_config(config.root, archive=archive)  # the config may have changed
+        except BriefError as exc:
+            echo(f"error: {exc.format_message()}")
+            continue
+        rebuild(config, echo)

@@ -1,0 +1,67 @@
+"""brief watch: rebuilds what a change affects, shows errors and goes on."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in iter(process.stdout.readline, ""):  # no read-ahead: line by line
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_for(lines: queue.Queue[str], prefix: str, timeout: float = 60) -> list[str]:
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if line.startswith(prefix):
+            return seen
+    raise AssertionError(f"no line starting {prefix!r}; saw {seen}")
+
+
+def test_watch_rebuilds_on_change_and_survives_errors(project: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "policybrief", "watch", "--project", str(project)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = _lines(process)
+        _wait_for(lines, "done in")  # the first build
+        pdf = project / "build" / "river-talks" / "analyst.pdf"
+        first = pdf.read_bytes()
+        source = project / "sources" / "river-2024.yaml"
+        text = source.read_text()
+        source.write_text(text.replace("two-year", "two-year-long"))
+        seen = _wait_for(lines, "done in")
+        assert "rebuilt river-talks/analyst (2 pages)" in seen
+        assert pdf.read_bytes() != first
+        source.write_text(text.replace("priority: key", "priority: urgent"))  # an error
+        seen = _wait_for(lines, "error:")
+        assert "sources/river-2024.yaml:21: notes[0].priority: Input should be 'key', " \
+            "'supporting' or 'detail'" in seen
+        assert seen[-1] == "error: 1 error in the input; nothing was built"
+        source.write_text(text)  # fixed again: watching went on
+        seen = _wait_for(lines, "done in")
+        assert "rebuilt river-talks/analyst (2 pages)" in seen
+        assert process.poll() is None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
