@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -105,3 +106,11 @@ def test_identical_across_processes_folders_and_environments(
     assert done.returncode == 0, done.stderr
     pdf = project / "build" / "river-talks" / "analyst.pdf"
     assert hashlib.sha256(pdf.read_bytes()).digest() == hashlib.sha256(built.read_bytes()).digest()
+
+
+def test_verbose_build_prints_a_closing_table(run: Callable[..., Result], project: Path) -> None:
+    result = run("-v", "build", "--project", project)
+    assert result.exit_code == 0
+    assert re.search(r"^  river-talks/analyst  built      \d+\.\d s$", result.stderr, re.MULTILINE)
+    again = run("-v", "build", "--project", project)
+    assert "  river-talks/analyst  unchanged  " in again.stderr

@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -252,7 +253,7 @@ def _run(job: Job) -> Target | Failure:
 def build(
     config: Config, brief_ids: tuple[str, ...] = (), audiences: tuple[str, ...] = (),
     archival_all: bool = False, *, jobs: int = 1, force: bool = False,
-    shard: tuple[int, int] = (1, 1),
+    shard: tuple[int, int] = (1, 1), progress: Callable[[int, int], None] | None = None,
 ) -> BuildResult:
     """Build the selected targets: skip unchanged ones, render the rest (in `jobs` worker
     processes), then write every success. One target's failure costs no other output."""
@@ -267,9 +268,15 @@ def build(
         if jobs > 1 and len(pending) > 1:
             context = multiprocessing.get_context("fork")
             with context.Pool(min(jobs, len(pending))) as pool:
-                results = pool.map(_run, pending, chunksize=1)
+                for result in pool.imap(_run, pending, chunksize=1):
+                    results.append(result)
+                    if progress:
+                        progress(len(results), len(pending))
         else:
-            results = [_run(job) for job in pending]
+            for job in pending:
+                results.append(_run(job))
+                if progress:
+                    progress(len(results), len(pending))
     built = [r for r in results if isinstance(r, Target)]
     failed = [r for r in results if isinstance(r, Failure)]
     jobs_by_label = {j.label: j for j in pending}

@@ -135,11 +135,13 @@ def build(
 ) -> None:
     """Build PDFs (and HTML) for every brief, or only BRIEF_IDS.
 
-    PDFs are tagged PDF/UA-1; --archival (or `archival = true` in an audience's profile)
-    writes PDF/A-3 with the evidence embedded instead. Each brief is built for every
-    audience it lists (narrow with -a). Everything is
-    read, validated and rendered before anything is written; outputs go to
-    build/<brief-id>/<audience>.pdf and .html, with a manifest.json beside them.
+    Each brief is built for every audience it lists (narrow with -a). Everything is
+    read and validated before anything is written; targets whose inputs are unchanged
+    are skipped (--force rebuilds them), the rest render in -j worker processes.
+    Outputs go to build/<brief-id>/<audience>.pdf and .html, listed with their hashes
+    in build/manifest.json and build/SHA256SUMS. PDFs are tagged PDF/UA-1; --archival
+    (or `archival = true` in an audience's profile) writes PDF/A-3 with the evidence
+    embedded instead.
 
     Example: brief build water-2025 --strict
     """
@@ -147,14 +149,30 @@ def build(
     from .config import load_config
 
     config = load_config(project, strict=strict, archive=archive)
-    result = run_build(config, brief_ids, audiences, archival, jobs=jobs or os.cpu_count() or 1,
-                       force=force, shard=shard or (1, 1))
+    interactive = sys.stderr.isatty() and not os.environ.get("CI")
+    with click.progressbar(length=1, label="building", file=sys.stderr,
+                           hidden=not interactive) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(1)
+
+        result = run_build(config, brief_ids, audiences, archival,
+                           jobs=jobs or os.cpu_count() or 1, force=force,
+                           shard=shard or (1, 1), progress=advance)
     build_dir = config.build_dir.relative_to(config.root)
     for target in result.built:
         pages = target.rendered.pages
         click.echo(f"built {build_dir}/{target.brief_id}/{target.audience}.pdf "
                    f"({pages} page{'s' * (pages != 1)})")
-        log.info("%s/%s: %.1f s", target.brief_id, target.audience, target.seconds)
+    if interactive or log.isEnabledFor(logging.INFO):  # a closing table, for people
+        rows = [(f"{t.brief_id}/{t.audience}", "built", f"{t.seconds:.1f} s")
+                for t in result.built]
+        rows += [(j.label, "unchanged", "") for j in result.unchanged]
+        rows += [(f.job.label, "failed", "") for f in result.failed]
+        width = max((len(r[0]) for r in rows), default=0)
+        for name, status, seconds in sorted(rows):
+            click.echo(f"  {name:<{width}}  {status:<9}  {seconds}", err=True)
     for job in result.unchanged:
         click.echo(f"unchanged {build_dir}/{job.brief_id}/{job.audience}.pdf")
     total = len(result.failed) + len(result.built) + len(result.unchanged)
