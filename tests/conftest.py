@@ -13,6 +13,19 @@ from pypdf import PdfReader
 from policybrief.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Appended to the minimal brief: all three packaged audiences, with what they need.
+TALKING_POINTS = """
+audiences: [analyst, executive, talking-points]
+lines_to_take:
+  - text: We welcome the resumption of talks.
+    notes: [river-2024/talks-resume]
+questions:
+  - question: Will a deal be signed this year?
+    answer: That is for the parties to decide.
+    notes: [river-2024/water-share]
+do_not_say:
+  - Do not comment on the draft split.
+"""
 REPO = Path(__file__).parent.parent
 
 

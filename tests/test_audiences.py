@@ -15,20 +15,7 @@ import pytest
 from click.testing import Result
 from pypdf import PdfReader
 
-from conftest import REPO, pdf_text, write
-
-TALKING_POINTS = """
-audiences: [analyst, executive, talking-points]
-lines_to_take:
-  - text: We welcome the resumption of talks.
-    notes: [river-2024/talks-resume]
-questions:
-  - question: Will a deal be signed this year?
-    answer: That is for the parties to decide.
-    notes: [river-2024/water-share]
-do_not_say:
-  - Do not comment on the draft split.
-"""
+from conftest import REPO, TALKING_POINTS, pdf_text, write
 
 
 @pytest.fixture

@@ -13,18 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from conftest import write
-
-THREE = """
-audiences: [analyst, executive, talking-points]
-lines_to_take:
-  - text: We welcome the resumption of talks.
-    notes: [river-2024/talks-resume]
-questions:
-  - question: Will a deal be signed this year?
-    answer: That is for the parties to decide.
-    notes: [river-2024/water-share]
-"""
+from conftest import TALKING_POINTS, write
 
 
 def test_unchanged_targets_are_skipped_and_force_rebuilds(
@@ -70,7 +59,7 @@ def test_nothing_to_do_does_not_import_weasyprint(project: Path) -> None:
 
 def test_shards_split_the_targets(run: Callable[..., Result], project: Path) -> None:
     brief = project / "briefs" / "river-talks.yaml"
-    brief.write_text(brief.read_text() + THREE)
+    brief.write_text(brief.read_text() + TALKING_POINTS)
     one = run("build", "--shard", "1/2", "-j", "2", "--project", project)
     two = run("build", "--shard", "2/2", "--project", project)
     assert one.stdout.splitlines() == ["built build/river-talks/analyst.pdf (2 pages)",
