@@ -175,12 +175,8 @@ def input_digest(config: Config, project: Project, brief_id: str, audience: str,
     for path in (config.config_file, config.root / PLACES_FILE,
                  config.briefs_dir / f"{brief_id}.yaml"):
         add(path.name, path.read_bytes() if path.is_file() else b"")
-    brief = project.briefs[brief_id].model
-    refs = [r for s in brief.sections for r in s.notes] + [
-        r for name in ("key_messages", "recommendations", "lines_to_take", "questions")
-        for item in getattr(brief, name) for r in item.notes
-    ]
-    for source_id in sorted({r.split("/", 1)[0] for r in refs}):
+    refs = project.briefs[brief_id].model.references()
+    for source_id in sorted({ref.split("/", 1)[0] for _, ref in refs}):
         add(source_id, (config.sources_dir / f"{source_id}.yaml").read_bytes())
     for folder in (config.templates_dir, PACKAGE_TEMPLATES, LABELS):
         for path in _files(folder):
@@ -297,11 +293,11 @@ def write_targets(config: Config, project: Project, built: list[tuple[Target, Jo
     """Write each target's PDF and HTML, each brief's claims.json, then the manifest
     (build/manifest.json) and SHA256SUMS last, so they never list a missing file."""
     manifest = read_manifest(config.build_dir)
+    # Keep the entries of targets still in the project whose files are still there.
+    listed = {f"{b}/{a}" for b, e in project.briefs.items() for a in e.model.audiences}
     artifacts: dict[str, Any] = {
         label: entry for label, entry in manifest.get("artifacts", {}).items()
-        if (config.build_dir / entry.get("pdf", "")).is_file()
-        and label.split("/")[0] in project.briefs
-        and label.split("/")[1] in project.briefs[label.split("/")[0]].model.audiences
+        if label in listed and (config.build_dir / str(entry.get("pdf", ""))).is_file()
     }
     files: dict[Path, bytes] = {}
     claims_written: set[str] = set()

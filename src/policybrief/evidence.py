@@ -82,19 +82,15 @@ def _check_briefs(project: Project, stale_after_days: int) -> list[Problem]:
     cited_sources: set[str] = set()
     for entry in project.briefs.values():
         brief, doc = entry.model, entry.doc
-        refs: list[tuple[tuple[str | int, ...], str]] = []
-        for i, section in enumerate(brief.sections):
-            refs += [(("sections", i, "notes", j), r) for j, r in enumerate(section.notes)]
-        for name in ("key_messages", "recommendations", "lines_to_take", "questions"):
+        for name in ("key_messages", "recommendations"):
             for i, item in enumerate(getattr(brief, name)):
-                refs += [((name, i, "notes", j), r) for j, r in enumerate(item.notes)]
-                if name in ("key_messages", "recommendations") and not item.notes:
+                if not item.notes:
                     problems.append(Problem(
                         doc.path, doc.line((name, i)), f"{name}[{i}]", "cites no notes",
                         "add `notes:` with the notes that ground it", warning=True,
                     ))
         newest: dt.date | None = None
-        for loc, ref in refs:
+        for loc, ref in brief.references():
             source_id, note_id = ref.split("/", 1)
             source = project.sources[source_id].model
             cited_sources.add(source_id)

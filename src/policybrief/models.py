@@ -60,6 +60,7 @@ CslType = Literal[
     "webpage",
 ]
 MAX_QUOTE_WORDS = 25
+CITING_LISTS = ("key_messages", "recommendations", "lines_to_take", "questions")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -319,6 +320,20 @@ class Brief(_Model):
     lines_to_take: list[CitedText] = []
     questions: list[Question] = []
     do_not_say: list[Text] = []
+
+    def references(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every note reference with its field path, sections first, then
+        key messages, recommendations, lines to take and questions."""
+        refs: list[tuple[tuple[str | int, ...], str]] = [
+            (("sections", i, "notes", j), ref)
+            for i, section in enumerate(self.sections) for j, ref in enumerate(section.notes)
+        ]
+        refs += [
+            ((name, i, "notes", j), ref)
+            for name in CITING_LISTS
+            for i, item in enumerate(getattr(self, name)) for j, ref in enumerate(item.notes)
+        ]
+        return refs
 
     @property
     def running_title(self) -> str:

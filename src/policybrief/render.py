@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,7 @@ class Rendered:
     warnings: list[str]
 
 
+@cache  # installed packages do not change while we run; a warm worker reads them once
 def _font_dirs() -> dict[str, Path]:
     return {
         role: Path(importlib.import_module(name).__file__ or "").parent
@@ -55,6 +57,7 @@ def _font_dirs() -> dict[str, Path]:
     }
 
 
+@cache
 def font_css() -> str:
     """@font-face rules for the bundled fonts, under their own family names."""
     rules = []

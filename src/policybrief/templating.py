@@ -33,7 +33,6 @@ from .output import write_atomic
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_SUFFIX = ".html.j2"
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 LABELS = Path(__file__).parent / "labels"
 _TEMPLATE_FILES = (".j2", ".css")

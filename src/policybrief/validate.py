@@ -9,8 +9,6 @@ from .errors import Problem
 from .load import Entry, Project, format_loc
 from .models import Brief
 
-_NOTE_LISTS = ("key_messages", "recommendations", "lines_to_take", "questions")
-
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
@@ -113,12 +111,7 @@ def _check_brief(project: Project, entry: Entry[Brief]) -> list[Problem]:
                 )
             )
         keys.setdefault(section.key, i)
-        for j, ref in enumerate(section.notes):
-            problems.append(_check_ref(project, entry, ("sections", i, "notes", j), ref))
-    for name in _NOTE_LISTS:
-        for i, item in enumerate(getattr(brief, name)):
-            for j, ref in enumerate(item.notes):
-                problems.append(_check_ref(project, entry, (name, i, "notes", j), ref))
+    problems += [_check_ref(project, entry, loc, ref) for loc, ref in brief.references()]
     problems += _check_languages(project, entry)
     return [p for p in problems if p is not None]
 
@@ -129,13 +122,9 @@ def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | No
     brief, config = entry.model, project.config
     profiles = [config.audiences[a] for a in brief.audiences if a in config.audiences]
     lenient = bool(profiles) and all(p.allow_untranslated for p in profiles)
-    locs = [(("sections", i, "notes", j), r) for i, s in enumerate(brief.sections)
-            for j, r in enumerate(s.notes)]
-    locs += [((name, i, "notes", j), r) for name in _NOTE_LISTS
-             for i, item in enumerate(getattr(brief, name)) for j, r in enumerate(item.notes)]
     problems: list[Problem | None] = []
     seen: set[str] = set()
-    for loc, ref in locs:
+    for loc, ref in brief.references():
         source_id, note_id = ref.split("/", 1)
         source = project.sources.get(source_id)
         note = next((n for n in source.model.notes if n.id == note_id), None) if source else None
