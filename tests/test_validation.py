@@ -18,6 +18,20 @@ NOTE = """\
 """
 
 
+# Nine levels of nine aliases: 387 million values once expanded.
+BILLION_LAUGHS = b"""\
+a: &a [x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
 def _problems(result: Result) -> list[str]:
     return [line for line in result.stderr.splitlines() if not line.startswith("Error:")]
 
@@ -125,6 +139,47 @@ def test_bad_input_message(
     assert not (project / "build").exists()
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1.10", "expected text, but YAML reads the unquoted value as a number (1.1); put the "
+         'value in quotes, e.g. locator: "..."'),
+        ("01234", "expected text, but YAML reads the unquoted value as a number (1234); put the "
+         'value in quotes, e.g. locator: "..."'),
+        ("0x1F", "expected text, but YAML reads the unquoted value as a number (31); put the "
+         'value in quotes, e.g. locator: "..."'),
+        ("true", "expected text, but YAML reads the unquoted value as true/false (True); put "
+         'the value in quotes, e.g. locator: "..."'),
+        ("", "has no value; write the value after `locator:`, or remove the line"),
+        ("[p. 1, p. 2]", "expected text, found a list; put the value in quotes, e.g. "
+         'locator: "..."'),
+    ],
+)
+def test_yaml_scalars_that_are_not_text(
+    run: Callable[..., Result], project: Path, value: str, expected: str
+) -> None:
+    """YAML reads some unquoted values as numbers or booleans: a clear error, not str(1.1)."""
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace('locator: "para. 1"', f"locator: {value}"))
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert _problems(result) == [f"sources/river-2024.yaml:17: notes[0].locator: {expected}"]
+
+
+def test_yaml_1_1_words_stay_text(run: Callable[..., Result], project: Path) -> None:
+    """YAML 1.1 read NO, on and 12:30 as false, true and 750: YAML 1.2 (used here) keeps
+    them as the text the analyst wrote."""
+    source = project / "sources" / "river-2024.yaml"
+    text = source.read_text()
+    for old, new in [('locator: "para. 1"', "locator: NO"), ('locator: "para. 3"', "locator: on"),
+                     ('locator: "para. 5"', "locator: 12:30")]:
+        text = text.replace(old, new)
+    source.write_text(text)
+    assert run("build", "--project", project).exit_code == 0
+    claims = (project / "build" / "river-talks" / "claims.json").read_text()
+    assert '"locator": "NO"' in claims and '"locator": "12:30"' in claims
+
+
 def test_duplicate_note_ids(run: Callable[..., Result], project: Path) -> None:
     source = project / "sources" / "river-2024.yaml"
     source.write_text(source.read_text() + NOTE.format(id="talks-resume"), encoding="utf-8")
@@ -164,8 +219,35 @@ def test_broken_source_does_not_cascade(run: Callable[..., Result], project: Pat
     [
         (b"", "sources/empty.yaml: file is empty; add content or delete the file"),
         (b"- a\n- b\n", "sources/empty.yaml:1: expected a mapping of fields, found a "
-                         "CommentedSeq; start the file with `field: value` lines"),
+                         "list; start the file with `field: value` lines"),
         (b"title: caf\xe9\n", "sources/empty.yaml:1: not valid UTF-8 text; save the file as UTF-8"),
+        (b"title: a\n\tlocator: b\n", "sources/empty.yaml:2: found character '\\t' that cannot "
+         "start any token (column 1); indent with spaces, not tabs"),
+        (b"title: a\x00b\n", "sources/empty.yaml:1: control character U+0000 at column 9; "
+         "remove it (is this a binary or damaged file?)"),
+        (b"title: a\n---\ntitle: b\n", "sources/empty.yaml:2: a second YAML document starts "
+         "here (column 1); keep one document per file: remove the `---` line or split the file"),
+        (b"title: !!binary aGVsbG8=\n", "sources/empty.yaml:1: unknown tag "
+         "'tag:yaml.org,2002:binary' is not allowed (column 8); remove the tag; only plain YAML "
+         "data is read"),
+        (b"title: !!set {a, b}\n", "sources/empty.yaml:1: unknown tag 'tag:yaml.org,2002:set' "
+         "is not allowed (column 8); remove the tag; only plain YAML data is read"),
+        (b"1: a\n", "sources/empty.yaml:1: key '1' is not text (column 1); put the key in "
+         "quotes, or check the indentation"),
+        (b"null: a\n", "sources/empty.yaml:1: key 'null' is not text (column 1); put the key in "
+         "quotes, or check the indentation"),
+        # Deep nesting: in flow style (caught before the parser's slow look-ahead) and block.
+        (b"title: " + b"[" * 5000 + b"]" * 5000 + b"\n", "sources/empty.yaml:1: nested more "
+         "than 32 levels deep; flatten the structure; no field of a source or brief nests that "
+         "deep"),
+        (b"".join(b" " * i + b"k:\n" for i in range(40)), "sources/empty.yaml:32: nested more "
+         "than 32 levels deep; flatten the structure; no field of a source or brief nests that "
+         "deep"),
+        (BILLION_LAUGHS, "sources/empty.yaml:1: aliases (*name) repeat anchored values "
+         "490329036 times, over the limit of 10000 (column 1); write the values out instead of "
+         "repeating them with *aliases"),
+        (b"title: x\n" * 300_000, "sources/empty.yaml: file is 2700000 bytes, over the "
+         "2097152-byte limit; split it into smaller files"),
     ],
 )
 def test_unreadable_files(

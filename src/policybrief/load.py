@@ -88,7 +88,9 @@ def _remedy(error: ErrorDetails) -> str:
     if kind == "too_short":
         return "add at least one entry"
     if kind == "string_type":
-        return "write it as text, in quotes"
+        if error["input"] is None:
+            return f"write the value after `{name}:`, or remove the line"
+        return f'put the value in quotes, e.g. {name}: "..."'
     return ""
 
 
@@ -100,6 +102,17 @@ def _message(error: ErrorDetails) -> str:
         return "required field is missing"
     if kind == "string_pattern_mismatch":
         return f"{error['input']!r} is not in the expected form"
+    if kind == "string_type":
+        value = error["input"]
+        if value is None:
+            return "has no value"
+        if isinstance(value, bool | int | float):
+            # YAML reads unquoted 1.10, 01234, 0x1F or true as numbers and booleans.
+            kind_of = "true/false" if isinstance(value, bool) else "a number"
+            return f"expected text, but YAML reads the unquoted value as {kind_of} ({value!r})"
+        if isinstance(value, list):
+            return "expected text, found a list"
+        return "expected text, found a mapping" if isinstance(value, dict) else "expected text"
     return re.sub(r"^(Value error|Assertion failed), ", "", msg)
 
 
