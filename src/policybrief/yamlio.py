@@ -152,7 +152,8 @@ def _problem(display: str, exc: YAMLError) -> Problem:
     elif "'\\t'" in message:
         remedy = "indent with spaces, not tabs"
     elif "another document" in message:
-        message = f"a second YAML document starts here (column {mark.column + 1})"
+        message = message.replace("but found another document", "a second YAML document "
+                                  "starts here")
         remedy = "keep one document per file: remove the `---` line or split the file"
     elif "maximum depth" in message:
         message = f"nested more than {MAX_DEPTH} levels deep"
