@@ -315,3 +315,36 @@ def watch(project: Path | None, archive: Path | None) -> None:
         sys.stdout.flush()  # line by line, also when piped to a log
 
     run_watch(project, archive, echo)
+
+
+HELP_WRITE = "Write <kind>.schema.json files into DIR (all three without KIND), not stdout."
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["source", "brief", "places"]), required=False)
+@click.option("--write", "folder", type=click.Path(file_okay=False, path_type=Path),
+              default=None, metavar="DIR", help=HELP_WRITE)
+def schema(kind: str | None, folder: Path | None) -> None:
+    """Print the JSON Schema of source, brief or places files, or --write them.
+
+    Editors with a yaml-language-server (VS Code's YAML extension, among others)
+    validate a file as you type when its first line names the schema:
+
+    \b
+      # yaml-language-server: $schema=../schemas/source.schema.json
+
+    `brief init` projects have schemas/ and these lines. Rerun --write after
+    upgrading policybrief.
+
+    Example: brief schema --write schemas
+    """
+    from .schema import KINDS, schema_text, write_schemas
+
+    if folder is not None:
+        for path, changed in write_schemas(folder, [kind] if kind else list(KINDS)):
+            click.echo(f"{'wrote' if changed else 'unchanged'} {path}")
+    elif kind is None:
+        raise click.UsageError("name a schema to print (source, brief or places), "
+                               "or write all three with --write DIR")
+    else:
+        click.echo(schema_text(kind), nl=False)

@@ -11,6 +11,7 @@ from .config import Config
 from .errors import BriefError, display_path
 from .models import CslType
 from .output import write_atomic
+from .schema import KINDS
 
 _TEXT_FIELDS = ("title", "title-short", "container-title", "publisher", "URL", "language")
 _PERSPECTIVES = "independent | official | state-media | think-tank | academic | opinion"
@@ -43,6 +44,7 @@ def skeleton(item: dict[str, Any]) -> str:
     """The YAML text of one source skeleton for a CSL-JSON item."""
     kind = item.get("type") if item.get("type") in get_args(CslType) else "document"
     lines = [
+        KINDS["source"].modeline,  # editors validate the file as it is filled in
         f"# Imported from CSL-JSON (citation key {item.get('id')!s}). Fill in `perspective`",
         "# and `assessment`, then add notes: `brief check` reports what is missing.",
         f"type: {kind}",

@@ -14,23 +14,44 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+# The WithJsonSchema annotations below say in JSON Schema (`brief schema`) what the
+# validators accept, for editors; they change no validation.
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG, max_length=80)]
 # An unquoted tag like 2015 is read by YAML as a number; as a tag it means the text.
 Tag = Annotated[
-    Slug, BeforeValidator(lambda v: str(v) if type(v) is int else v)  # noqa: E721 (not bool)
+    Slug,
+    BeforeValidator(lambda v: str(v) if type(v) is int else v),  # noqa: E721 (not bool)
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "pattern": SLUG, "maxLength": 80},
+                   {"type": "integer", "minimum": 0}]},
+        mode="validation",
+    ),
 ]
 NoteRef = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$", max_length=161)
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")]
+TEXT_SCHEMA = {"type": "string", "minLength": 1, "pattern": r"\S"}  # not blank once stripped
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), WithJsonSchema(TEXT_SCHEMA)
+]
+LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$"
+Language = Annotated[str, StringConstraints(pattern=LANGUAGE)]
+# One text per language. (Pydantic's own schema would let keys that are not languages by.)
+Texts = Annotated[
+    dict[Language, Text],
+    WithJsonSchema({"type": "object", "patternProperties": {LANGUAGE: TEXT_SCHEMA},
+                    "additionalProperties": False, "minProperties": 1}),
+]
 Priority = Literal["key", "supporting", "detail"]
 PRIORITY_RANK: dict[str, int] = {"key": 0, "supporting": 1, "detail": 2}
 Confidence = Literal[
@@ -62,6 +83,21 @@ CslType = Literal[
 MAX_QUOTE_WORDS = 25
 CITING_LISTS = ("key_messages", "recommendations", "lines_to_take", "questions")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_MONTH_DAYS = (
+    ("(0[13578]|1[02])", r"(0[1-9]|[12]\d|3[01])"),
+    ("(0[469]|11)", r"(0[1-9]|[12]\d|30)"),
+    ("02", r"(0[1-9]|[12]\d)"),  # the validator, not the schema, knows leap years
+)
+
+
+def _date_pattern(full: bool) -> str:
+    """YYYY[-MM[-DD]] (full: YYYY-MM-DD) as a JSON Schema pattern, months and days in range."""
+    optional = "" if full else "?"
+    months = "|".join(f"{month}(-{day}){optional}" for month, day in _MONTH_DAYS)
+    return rf"^\s*\d{{4}}(-({months})){optional}\s*$"
+
+
+PARTIAL_DATE, FULL_DATE = _date_pattern(full=False), _date_pattern(full=True)
 
 
 @dataclass(frozen=True, order=True)
@@ -125,6 +161,17 @@ class PartialDate:
             cls.parse, serialization=core_schema.to_string_ser_schema()
         )
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # YAML reads an unquoted year as a number; `parse` takes it.
+        return {
+            "anyOf": [{"type": "string", "pattern": PARTIAL_DATE},
+                      {"type": "integer", "minimum": 1000, "maximum": 9999}],
+            "description": "YYYY, YYYY-MM or YYYY-MM-DD",
+        }
+
 
 def _full_date(value: Any) -> dt.date:
     date = PartialDate.parse(value)
@@ -133,7 +180,11 @@ def _full_date(value: Any) -> dt.date:
     return date.start
 
 
-FullDate = Annotated[dt.date, BeforeValidator(_full_date)]  # a day, not a month or a year
+FullDate = Annotated[  # a day, not a month or a year
+    dt.date,
+    BeforeValidator(_full_date),
+    WithJsonSchema({"type": "string", "pattern": FULL_DATE, "description": "YYYY-MM-DD"}),
+]
 
 
 class _Model(BaseModel):
@@ -142,6 +193,13 @@ class _Model(BaseModel):
 
 class Name(_Model):
     """A CSL name: a person (family, given) or an organisation (literal)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [
+            {"required": [key], "properties": {key: {"type": "string"}}}
+            for key in ("family", "literal")
+        ]}
+    )
 
     family: Text | None = None
     given: Text | None = None
@@ -169,11 +227,18 @@ class Name(_Model):
 class Note(_Model):
     """One fact or claim, in the analyst's words, tied to a place in its source."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"dependentRequired": {"end_date": ["date"], "event": ["date"]}}
+    )
+
     id: Slug
     section: Slug
-    text: Text | dict[Language, Text]  # one text, or one per language: {en: ..., ru: ...}
+    text: Text | Texts  # one text, or one per language: {en: ..., ru: ...}
     locator: Text
-    quote: Text | None = None
+    quote: Text | None = Field(
+        default=None,
+        json_schema_extra={"pattern": rf"^\s*\S+(\s+\S+){{0,{MAX_QUOTE_WORDS - 1}}}\s*$"},
+    )
     date: PartialDate | None = None
     end_date: PartialDate | None = None
     event: Text | None = None
@@ -279,6 +344,13 @@ class CitedText(_Model):
     @classmethod
     def _from_string(cls, value: Any) -> Any:
         return {"text": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        mapping = handler(schema)
+        return {"description": mapping.pop("description"), "anyOf": [TEXT_SCHEMA, mapping]}
 
 
 class Question(_Model):
