@@ -8,8 +8,12 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -21,10 +25,18 @@ from . import __version__
 from .cite import format_citations, style_path
 from .config import Config
 from .curate import CuratedBrief, curate
-from .errors import BriefError, BudgetError, InputError, Problem, RenderError
+from .errors import EXIT_RENDER, BriefError, BudgetError, InputError, Problem, RenderError
 from .evidence import check_evidence, claims
 from .load import PLACES_FILE, Project, load_project
-from .output import read_manifest, sha256, write_files, write_manifest
+from .output import (
+    check_writable,
+    manifest_files,
+    project_lock,
+    read_manifest,
+    remove_stale_temporaries,
+    sha256,
+    write_files,
+)
 from .render import Attachment, Rendered, render_html, render_pdf
 from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
 from .validate import validate_project
@@ -239,11 +251,64 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
 _WORKER: dict[str, Any] = {}
 
 
-def _run(job: Job) -> Target | Failure:
+class TargetTimeout(BaseException):
+    """A target ran past its time limit. A BaseException, so that no `except Exception`
+    in a template filter or in WeasyPrint can swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TargetTimeout in this thread after `seconds` (main thread only: SIGALRM)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TargetTimeout
+
+    def unraisable(event: Any) -> None:  # a timeout dropped by Python, not an error
+        if not isinstance(event.exc_value, TargetTimeout):
+            hook(event)
+
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    previous = signal.signal(signal.SIGALRM, expire)
+    # Then every half second: an exception raised inside a finaliser or weakref callback
+    # is printed and dropped by Python, so the first may not reach the target's code.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
     try:
-        return render_target(_WORKER["config"], _WORKER["project"], _WORKER["env"], job)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        sys.unraisablehook = hook
+
+
+def _run(job: Job) -> Target | Failure:
+    config = _WORKER["config"]
+    try:
+        with time_limit(config.timeout):
+            return render_target(config, _WORKER["project"], _WORKER["env"], job)
     except BriefError as exc:
         return Failure(job, exc.format_message(), exc.exit_code)
+    except TargetTimeout:
+        return Failure(job, (
+            f"{job.label}: not finished after {config.timeout:g} s, given up; a template loop "
+            "or a layout that does not converge? Simplify the template or CSS, or raise "
+            "`timeout` (seconds per target) in the project config"
+        ), EXIT_RENDER)
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them; SIGTERM ends them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _estimated_bytes(manifest: dict[str, Any], jobs: list[Job]) -> int:
+    """Room the outputs need: twice their last size (old and new coexist until renamed),
+    or 2 MB for a target never built."""
+    artifacts = manifest.get("artifacts", {})
+    return sum(2 * int(artifacts.get(j.label, {}).get("bytes", 1_000_000)) for j in jobs)
 
 
 def build(
@@ -255,15 +320,33 @@ def build(
     processes), then write every success. One target's failure costs no other output."""
     project, _ = check_project(config)
     todo = plan(config, project, brief_ids, audiences, archival_all, shard)
-    previous = read_manifest(config.build_dir)
-    unchanged = [] if force else [j for j in todo if _is_current(config, previous, j)]
-    pending = [j for j in todo if j not in unchanged]
+    with project_lock(config.root):
+        remove_stale_temporaries(config.build_dir)
+        previous = read_manifest(config.build_dir)
+        unchanged = [] if force else [j for j in todo if _is_current(config, previous, j)]
+        pending = [j for j in todo if j not in unchanged]
+        if pending:
+            check_writable({config.build_dir / j.brief_id for j in pending},
+                           _estimated_bytes(previous, pending))
+        results = _render_all(config, project, pending, jobs, progress)
+        built = [r for r in results if isinstance(r, Target)]
+        failed = [r for r in results if isinstance(r, Failure)]
+        jobs_by_label = {j.label: j for j in pending}
+        write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
+                                        for t in built])
+    return BuildResult(built, unchanged, failed)
+
+
+def _render_all(
+    config: Config, project: Project, pending: list[Job], jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[Target | Failure]:
     results: list[Target | Failure] = []
     if pending:
         _WORKER.update(config=config, project=project, env=make_environment(config))
         if jobs > 1 and len(pending) > 1:
             context = multiprocessing.get_context("fork")
-            with context.Pool(min(jobs, len(pending))) as pool:
+            with context.Pool(min(jobs, len(pending)), initializer=_worker_init) as pool:
                 for result in pool.imap(_run, pending, chunksize=1):
                     results.append(result)
                     if progress:
@@ -273,12 +356,7 @@ def build(
                 results.append(_run(job))
                 if progress:
                     progress(len(results), len(pending))
-    built = [r for r in results if isinstance(r, Target)]
-    failed = [r for r in results if isinstance(r, Failure)]
-    jobs_by_label = {j.label: j for j in pending}
-    write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
-                                    for t in built])
-    return BuildResult(built, unchanged, failed)
+    return results
 
 
 def _is_current(config: Config, manifest: dict[str, Any], job: Job) -> bool:
@@ -326,12 +404,11 @@ def write_targets(config: Config, project: Project, built: list[tuple[Target, Jo
             ).encode("utf-8")
             if footnotes:
                 claims_written.add(target.brief_id)
-    write_files(files)
-    if not files and artifacts == manifest.get("artifacts", {}):
-        return
-    ordered = dict(sorted(artifacts.items()))
-    write_manifest(config.build_dir, {
-        "generator": f"policybrief {__version__}",
-        "tools": _versions(),
-        "artifacts": ordered,
-    }, [(a["sha256"], a["pdf"]) for a in ordered.values()])
+    if files or artifacts != manifest.get("artifacts", {}):
+        ordered = dict(sorted(artifacts.items()))
+        files.update(manifest_files(config.build_dir, {
+            "generator": f"policybrief {__version__}",
+            "tools": _versions(),
+            "artifacts": ordered,
+        }, [(a["sha256"], a["pdf"]) for a in ordered.values()]))
+    write_files(files)  # the manifest last: it never lists a file that is not there

@@ -153,6 +153,10 @@ DEFAULT_AUDIENCES: dict[str, Audience] = {
 }
 
 
+# A target takes seconds; minutes mean a layout that will not finish (or a template loop).
+DEFAULT_TIMEOUT = 300.0
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything a build needs to know about the project, with absolute paths."""
@@ -167,6 +171,7 @@ class Config:
     language: str = "en"  # the language of notes written as plain text
     archive: Path | None = None  # archived source texts, for checking quotes
     stale_after_days: int = 365  # warn when a brief's newest source is older than this
+    timeout: float = DEFAULT_TIMEOUT  # seconds one target may take before it is given up
     strict: bool = False
 
     @property
@@ -302,7 +307,7 @@ def load_config(
     for name, table in tables.items():
         audiences[name] = _audience(name, table, audiences, f"{config_file}: {where}")
     known = {"sections", "paper", "audiences", "citation_style", "archive", "stale_after_days",
-             "language"}
+             "language", "timeout"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise ConfigError(
@@ -312,6 +317,11 @@ def load_config(
     stale = settings.get("stale_after_days", 365)
     if type(stale) is not int or stale < 0:
         raise ConfigError(f"{config_file}: {where}: stale_after_days: must be a whole number")
+    timeout = settings.get("timeout", DEFAULT_TIMEOUT)
+    if type(timeout) not in (int, float) or not 0 < timeout <= 86_400:
+        raise ConfigError(
+            f"{config_file}: {where}: timeout: must be seconds per target, e.g. timeout = 120"
+        )
     archive_setting = settings.get("archive")
     if archive_setting is not None and not isinstance(archive_setting, str):
         raise ConfigError(f"{config_file}: {where}: archive: must be a folder path")
@@ -333,5 +343,6 @@ def load_config(
         language=language,
         archive=archive or (root / archive_setting if archive_setting else None),
         stale_after_days=stale,
+        timeout=float(timeout),
         strict=bool(strict),
     )

@@ -1,49 +1,102 @@
-"""The only module that writes under build/: atomic writes and the build manifest."""
+"""The only module that writes under build/: atomic writes, the build lock, the manifest."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
+import shutil
+import signal
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .errors import OutputError
 
+log = logging.getLogger(__name__)
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside path, then rename it into place.
+MANIFEST = "manifest.json"
+SUMS = "SHA256SUMS"
+# Temporary files are ".<name>.<8 random characters>.tmp" beside their target.
+_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
-    A reader (or a crash) never sees a half-written file: either the old output or
-    the new one is at `path`.
-    """
+
+def _failed(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write: {exc.strerror or exc}")
+
+
+def _write_temp(path: Path, data: bytes) -> str:
+    """Write data to a synced temporary file beside path; return its name."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise OutputError(f"{path.parent}: cannot write: {exc.strerror}") from exc
+        raise _failed(path.parent, exc) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write: {exc.strerror}") from exc
+            raise _failed(path, exc) from exc
         raise
+    return tmp
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (they arrive just after) while files are renamed."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def write_files(files: dict[Path, bytes]) -> None:
+    """Write files so that each is either its old version or its complete new one.
+
+    Every file is first written and synced to a temporary file beside its target; a full
+    disk, an error or an interruption then removes the temporaries and changes nothing.
+    Only when all are on disk are they renamed into place, in the given order (so a
+    manifest given last never lists a file that is not there), with SIGINT and SIGTERM
+    held until the renames are done.
+    """
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            temps.append((_write_temp(path, data), path))
+        with _signals_held():
+            while temps:
+                tmp, path = temps[0]
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    raise _failed(path, exc) from exc
+                temps.pop(0)
+    finally:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write one file atomically (see write_files)."""
+    write_files({path: data})
 
 
 def sha256(data: bytes) -> str:
     """Hex digest used in manifests."""
     return hashlib.sha256(data).hexdigest()
-
-
-MANIFEST = "manifest.json"
-SUMS = "SHA256SUMS"
 
 
 def read_manifest(build_dir: Path) -> dict[str, Any]:
@@ -55,14 +108,68 @@ def read_manifest(build_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def write_files(files: dict[Path, bytes]) -> None:
-    """Write each file atomically."""
-    for path, data in files.items():
-        write_atomic(path, data)
-
-
-def write_manifest(build_dir: Path, manifest: dict[str, Any], sums: list[tuple[str, str]]) -> None:
+def manifest_files(
+    build_dir: Path, manifest: dict[str, Any], sums: list[tuple[str, str]]
+) -> dict[Path, bytes]:
     """build/manifest.json and build/SHA256SUMS (the format `sha256sum -c` reads)."""
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    write_atomic(build_dir / MANIFEST, text.encode("utf-8"))
-    write_atomic(build_dir / SUMS, "".join(f"{h}  {p}\n" for h, p in sums).encode("utf-8"))
+    return {
+        build_dir / MANIFEST: text.encode("utf-8"),
+        build_dir / SUMS: "".join(f"{h}  {p}\n" for h, p in sums).encode("utf-8"),
+    }
+
+
+@contextmanager
+def project_lock(root: Path) -> Iterator[None]:
+    """One build of a project at a time: an exclusive lock on the project folder itself
+    (no lock file to leave behind). A second build waits, then finds the work done."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for another build of this project to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock (forked workers have exited by then)
+
+
+def remove_stale_temporaries(build_dir: Path) -> None:
+    """Temporary files of a build that was killed (SIGKILL, power loss); call under the lock."""
+    if build_dir.is_dir():
+        for path in build_dir.rglob(".*.tmp"):
+            if _TEMP.match(path.name) and path.is_file():
+                log.debug("removing %s, left by an interrupted build", path)
+                path.unlink(missing_ok=True)
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable(folders: Iterable[Path], needed: int) -> None:
+    """Fail before rendering if an output folder cannot be written or the disk is full:
+    a file in the way, no permission, or less free space than `needed` bytes."""
+    checked: set[Path] = set()
+    for folder in folders:
+        place = _existing(folder)
+        if place in checked:
+            continue
+        checked.add(place)
+        if not place.is_dir():
+            raise _failed(place, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+        try:
+            fd, probe = tempfile.mkstemp(dir=place, prefix=".probe.", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise _failed(place, exc) from exc
+        free = shutil.disk_usage(place).free
+        if free < needed:
+            raise OutputError(
+                f"{place}: cannot write: {free / 1e6:.1f} MB free, about {needed / 1e6:.1f} MB "
+                "needed; free some space and build again (earlier outputs are unchanged)"
+            )
