@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -169,3 +170,30 @@ def test_two_builds_at_once_take_turns(project: Path) -> None:
     check = subprocess.run(["sha256sum", "-c", "--quiet", "-"], input=sums, text=True,
                            cwd=project / "build", capture_output=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGTERM, 143, "Terminated; earlier outputs are intact."),
+    (signal.SIGINT, 130, "Interrupted; earlier outputs are intact."),
+])
+def test_sigterm_and_sigint_keep_earlier_outputs(
+    run: Callable[..., Result], project: Path, signum: int, code: int, said: str
+) -> None:
+    """Stopped while rendering (well before any write), the build removes nothing and
+    leaves nothing; the exit code says which signal stopped it."""
+    assert run("build", "--project", project).exit_code == 0
+    before = _outputs(project)
+    write(project / "templates" / "executive.html.j2", STUCK)  # minutes of layout
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text() + "audiences: [analyst, executive]\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "policybrief", "build", "--force", "-j2", "--project",
+         str(project)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(4)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert stderr.splitlines()[-1] == said
+    assert "Traceback" not in stderr
+    assert _outputs(project) == before

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,12 @@ from .errors import (
     EXIT_OUTPUT,
     EXIT_POLICY,
     EXIT_RENDER,
+    EXIT_TERMINATED,
     BriefError,
     OutputError,
     PolicyError,
     RenderError,
+    Terminated,
 )
 
 HELP_PROJECT = "Project folder (default: found by walking up from the current folder)."
@@ -95,9 +99,22 @@ class BriefGroup(click.Group):
                 traceback.print_exc(file=sys.stderr)
             exc.show()
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; earlier outputs are intact.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            what = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
+            click.echo(f"{what}; earlier outputs are intact.", err=True)
+            ctx.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _handle_sigterm(ctx: click.Context) -> None:
+    """Turn SIGTERM into Terminated for this command, so temporary files are removed and
+    earlier outputs kept, as on Ctrl-C (by default SIGTERM ends Python on the spot)."""
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 @click.group(cls=BriefGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,6 +133,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     """
     ctx.meta["policybrief.debug"] = debug
     _setup_logging(verbose)
+    _handle_sigterm(ctx)
 
 
 @cli.command()

@@ -13,7 +13,12 @@ EXIT_USAGE = 2
 EXIT_POLICY = 3
 EXIT_RENDER = 4
 EXIT_OUTPUT = 5
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it: 128 + 2
+EXIT_TERMINATED = 143  # SIGTERM (a CI runner cancelling a job): 128 + 15
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (cli.py installs it)."""
 
 
 @dataclass(frozen=True, order=True)
