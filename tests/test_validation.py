@@ -166,6 +166,35 @@ def test_yaml_scalars_that_are_not_text(
     assert _problems(result) == [f"sources/river-2024.yaml:17: notes[0].locator: {expected}"]
 
 
+@pytest.mark.parametrize(
+    ("path", "new", "expected"),
+    [
+        ("sources/river-2024.yaml", "text: 1.10", "sources/river-2024.yaml:15: notes[0].text: "
+         "expected text, but YAML reads the unquoted value as a number (1.1); put the value in "
+         'quotes, e.g. text: "..."'),
+        ("sources/river-2024.yaml", "text: {en: 1.10, ru: Переговоры}",
+         "sources/river-2024.yaml:15: notes[0].text.en: expected text, but YAML reads the "
+         'unquoted value as a number (1.1); put the value in quotes, e.g. en: "..."'),
+        ("briefs/river-talks.yaml", "- 5", "briefs/river-talks.yaml:9: key_messages[0]: "
+         "expected text or fields, but YAML reads the unquoted value as a number (5); put the "
+         "value in quotes if it is text"),
+    ],
+)
+def test_fields_of_two_forms_get_one_error(
+    run: Callable[..., Result], project: Path, path: str, new: str, expected: str
+) -> None:
+    """`text` is text or {language: text}; a key message is text or {text, notes}: the
+    error speaks of the form the value has, once, at the file's own field path."""
+    file = project / path
+    old = {"sources": "text: >-\n      Negotiators from the two riparian states met again in "
+                      "Almaty after a **two-year** pause.",
+           "briefs": "- text: Talks have resumed after a two-year pause.\n"
+                     "    notes: [river-2024/talks-resume]"}[path.split("/")[0]]
+    assert old in file.read_text()
+    file.write_text(file.read_text().replace(old, new, 1))
+    assert _problems(run("check", "--project", project)) == [expected]
+
+
 def test_yaml_1_1_words_stay_text(run: Callable[..., Result], project: Path) -> None:
     """YAML 1.1 read NO, on and 12:30 as false, true and 750: YAML 1.2 (used here) keeps
     them as the text the analyst wrote."""

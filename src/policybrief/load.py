@@ -87,6 +87,8 @@ def _remedy(error: ErrorDetails) -> str:
         return "see `brief --help` for the expected form"
     if kind == "too_short":
         return "add at least one entry"
+    if kind in _NOT_A_MAPPING and isinstance(error["input"], bool | int | float):
+        return "put the value in quotes if it is text"
     if kind == "string_type":
         if error["input"] is None:
             return f"write the value after `{name}:`, or remove the line"
@@ -102,6 +104,13 @@ def _message(error: ErrorDetails) -> str:
         return "required field is missing"
     if kind == "string_pattern_mismatch":
         return f"{error['input']!r} is not in the expected form"
+    if kind in _NOT_A_MAPPING:
+        value = error["input"]
+        if isinstance(value, bool | int | float):
+            kind_of = "true/false" if isinstance(value, bool) else "a number"
+            return (f"expected text or fields, but YAML reads the unquoted value as {kind_of} "
+                    f"({value!r})")
+        return "expected a mapping of fields (`field: value` lines)"
     if kind == "string_type":
         value = error["input"]
         if value is None:
@@ -116,13 +125,55 @@ def _message(error: ErrorDetails) -> str:
     return re.sub(r"^(Value error|Assertion failed), ", "", msg)
 
 
+_NOT_A_MAPPING = ("dict_type", "model_type", "model_attributes_type")
+
+
+def _without_union_branches(data: Any, errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Errors as the analyst sees the file, for fields of two forms (`text: ...` or
+    `text: {en: ..., ru: ...}`).
+
+    Pydantic reports a failed union once per form, with the form's name in the location
+    (notes[0].text.constrained-str). The names are dropped, and only the errors of the
+    form the value has are kept: for a mapping, not "should be text"; otherwise, not
+    "should be a mapping".
+    """
+    kept: list[ErrorDetails] = []
+    for error in errors:
+        node: Any = data
+        loc: list[str | int] = []
+        union_at: tuple[str | int, ...] | None = None
+        for part in error["loc"]:
+            if isinstance(node, dict) and part in node or isinstance(node, list) and (
+                isinstance(part, int) and part < len(node)
+            ):
+                node = node[part]
+            elif isinstance(part, str) and not (isinstance(node, dict)
+                                                and part in _FIELD_NAMES):
+                union_at = tuple(loc)  # a form's name, not a key of the file
+                continue
+            else:
+                node = None
+            loc.append(part)
+        if union_at is not None and tuple(loc) == union_at:  # the form did not fit at all
+            value_is_mapping = isinstance(node, dict)
+            if error["type"] in _NOT_A_MAPPING and not value_is_mapping:
+                continue
+            if error["type"] == "string_type" and value_is_mapping:
+                continue
+        if any(tuple(k["loc"]) == tuple(loc) and k["type"] == error["type"] for k in kept):
+            continue
+        kept.append({**error, "loc": tuple(loc)})
+    return kept or errors
+
+
 def validate_document(doc: Document, model: type[M], **extra: Any) -> M | list[Problem]:
     """Validate a parsed document against a model; problems carry the file's lines."""
+    data = {**doc.data, **extra}
     try:
-        return model.model_validate({**doc.data, **extra})
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
+        for error in _without_union_branches(data, exc.errors()):
             loc = tuple(error["loc"])
             problems.append(
                 Problem(doc.path, doc.line(loc), format_loc(loc), _message(error), _remedy(error))
