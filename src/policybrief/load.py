@@ -143,9 +143,9 @@ def _without_union_branches(data: Any, errors: list[ErrorDetails]) -> list[Error
         loc: list[str | int] = []
         union_at: tuple[str | int, ...] | None = None
         for part in error["loc"]:
-            if isinstance(node, dict) and part in node or isinstance(node, list) and (
-                isinstance(part, int) and part < len(node)
-            ):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
                 node = node[part]
             elif isinstance(part, str) and not (isinstance(node, dict)
                                                 and part in _FIELD_NAMES):
