@@ -103,3 +103,47 @@ def test_verbose_build_prints_a_closing_table(run: Callable[..., Result], projec
     assert re.search(r"^  river-talks/analyst  built      \d+\.\d s$", result.stderr, re.MULTILINE)
     again = run("-v", "build", "--project", project)
     assert "  river-talks/analyst  unchanged  " in again.stderr
+
+
+NO_OP = (
+    "import sys\nfrom policybrief.cli import cli\n"
+    "try:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    "print(sorted(m for m in ('pydantic', 'ruamel.yaml', 'jinja2', 'weasyprint')"
+    " if m in sys.modules))\n"
+)
+
+
+def _no_op_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", NO_OP, "build", "--project", str(project),
+                           *args], capture_output=True, text=True, check=True)
+
+
+def test_nothing_to_do_is_known_without_loading_the_project(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """After a successful build, a build with the same options and unchanged inputs
+    replays its outcome (warnings included) without reading YAML or importing the
+    models, Jinja2 or WeasyPrint; any change to an input goes the full way."""
+    (project / "archive" / "river-2024.txt").unlink()  # a warning to replay: unverified quote
+    first = run("build", "--project", project)
+    assert first.exit_code == 0 and first.stdout.startswith("built")
+    fast = _no_op_build(project)
+    assert fast.stdout == "unchanged build/river-talks/analyst.pdf\n[]\n"
+    assert fast.stderr == first.stderr  # the same warnings, word for word
+    assert "warning: " in fast.stderr
+    # Each kind of input change, and a damaged output, leads back to the full build.
+    source = project / "sources" / "river-2024.yaml"
+    changes: list[Callable[[], object]] = [
+        lambda: source.write_text(source.read_text() + "\n"),  # even a harmless change
+        lambda: write(project / "templates" / "brand.toml", '[colours]\nbrand = "#112233"\n'),
+        lambda: write(project / "archive" / "river-2024.txt", "archived text"),
+        lambda: (project / "build" / "river-talks" / "analyst.pdf").write_bytes(b"%PDF-1.7"),
+    ]
+    for change in changes:
+        change()
+        slow = _no_op_build(project)
+        assert "'pydantic'" in slow.stdout, change
+        assert _no_op_build(project).stdout.endswith("[]\n")  # recorded again: fast
+    # Other options are another entry; --force always builds.
+    assert "'pydantic'" in _no_op_build(project, "--archival").stdout
+    assert "built" in _no_op_build(project, "--force").stdout

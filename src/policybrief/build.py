@@ -27,6 +27,7 @@ from .config import Config
 from .curate import CuratedBrief, curate
 from .errors import EXIT_RENDER, BriefError, BudgetError, InputError, Problem, RenderError
 from .evidence import check_evidence, claims
+from .fastpath import Fingerprint
 from .load import PLACES_FILE, Project, load_project
 from .output import (
     check_writable,
@@ -315,10 +316,12 @@ def build(
     config: Config, brief_ids: tuple[str, ...] = (), audiences: tuple[str, ...] = (),
     archival_all: bool = False, *, jobs: int = 1, force: bool = False,
     shard: tuple[int, int] = (1, 1), progress: Callable[[int, int], None] | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> BuildResult:
     """Build the selected targets: skip unchanged ones, render the rest (in `jobs` worker
-    processes), then write every success. One target's failure costs no other output."""
-    project, _ = check_project(config)
+    processes), then write every success. One target's failure costs no other output.
+    A fingerprint taken before the build is recorded if every target succeeded."""
+    project, warnings = check_project(config)
     todo = plan(config, project, brief_ids, audiences, archival_all, shard)
     with project_lock(config.root):
         remove_stale_temporaries(config.build_dir)
@@ -334,6 +337,8 @@ def build(
         jobs_by_label = {j.label: j for j in pending}
         write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
                                         for t in built])
+        if fingerprint is not None and not failed:
+            fingerprint.record([j.label for j in todo], [str(p) for p in warnings])
     return BuildResult(built, unchanged, failed)
 
 

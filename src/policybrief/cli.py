@@ -163,45 +163,54 @@ def build(
 
     Example: brief build water-2025 --strict
     """
-    from .build import build as run_build
     from .config import load_config
+    from .fastpath import Fingerprint
 
     config = load_config(project, strict=strict, archive=archive)
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
-    with click.progressbar(length=1, label="building", file=sys.stderr,
-                           hidden=not interactive) as bar:
+    fingerprint = Fingerprint.of(config, brief_ids, audiences, archival, shard or (1, 1))
+    replayed = None if force else fingerprint.replay()
+    if replayed is not None:  # nothing changed since a build that succeeded
+        built, unchanged, failed = [], replayed, []
+    else:
+        from .build import build as run_build
 
-        def advance(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(1)
+        with click.progressbar(length=1, label="building", file=sys.stderr,
+                               hidden=not interactive) as bar:
 
-        result = run_build(config, brief_ids, audiences, archival,
-                           jobs=jobs or os.cpu_count() or 1, force=force,
-                           shard=shard or (1, 1), progress=advance)
+            def advance(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(1)
+
+            result = run_build(config, brief_ids, audiences, archival,
+                               jobs=jobs or os.cpu_count() or 1, force=force,
+                               shard=shard or (1, 1), progress=advance,
+                               fingerprint=fingerprint)
+        built, failed = result.built, result.failed
+        unchanged = [j.label for j in result.unchanged]
     build_dir = config.build_dir.relative_to(config.root)
-    for target in result.built:
+    for target in built:
         pages = target.rendered.pages
         click.echo(f"built {build_dir}/{target.brief_id}/{target.audience}.pdf "
                    f"({pages} page{'s' * (pages != 1)})")
     if interactive or log.isEnabledFor(logging.INFO):  # a closing table, for people
-        rows = [(f"{t.brief_id}/{t.audience}", "built", f"{t.seconds:.1f} s")
-                for t in result.built]
-        rows += [(j.label, "unchanged", "") for j in result.unchanged]
-        rows += [(f.job.label, "failed", "") for f in result.failed]
+        rows = [(f"{t.brief_id}/{t.audience}", "built", f"{t.seconds:.1f} s") for t in built]
+        rows += [(label, "unchanged", "") for label in unchanged]
+        rows += [(f.job.label, "failed", "") for f in failed]
         width = max((len(r[0]) for r in rows), default=0)
         for name, status, seconds in sorted(rows):
             click.echo(f"  {name:<{width}}  {status:<9}  {seconds}", err=True)
-    for job in result.unchanged:
-        click.echo(f"unchanged {build_dir}/{job.brief_id}/{job.audience}.pdf")
-    total = len(result.failed) + len(result.built) + len(result.unchanged)
-    if result.failed:
+    for label in unchanged:
+        click.echo(f"unchanged {build_dir}/{label}.pdf")
+    total = len(failed) + len(built) + len(unchanged)
+    if failed:
         kind = {EXIT_POLICY: PolicyError, EXIT_RENDER: RenderError, EXIT_OUTPUT: OutputError}
-        error = kind.get(result.failed[0].exit_code, BriefError)
+        error = kind.get(failed[0].exit_code, BriefError)
         if total == 1:  # the only target: its own message is the error
-            raise error(result.failed[0].message)
-        for failure in result.failed:
+            raise error(failed[0].message)
+        for failure in failed:
             click.echo(f"failed {failure.job.label}: {failure.message}", err=True)
-        raise error(f"{len(result.failed)} of {total} targets failed; the others were written")
+        raise error(f"{len(failed)} of {total} targets failed; the others were written")
 
 
 @cli.command()
