@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 import logging
 import multiprocessing
@@ -219,13 +220,29 @@ def plan(
     return [job for i, job in enumerate(sorted(jobs, key=lambda j: j.label)) if i % n == k - 1]
 
 
+def _import_weasyprint_meanwhile() -> threading.Thread | None:
+    """Import WeasyPrint in a thread while pandoc (a subprocess, so the GIL is free)
+    formats the citations: the first target of a process pays for the two at once, not
+    one after the other. Joined before rendering, so no thread outlives it (forking
+    with a thread inside an import would deadlock the child)."""
+    if "weasyprint" in sys.modules:
+        return None
+    thread = threading.Thread(target=importlib.import_module, args=("weasyprint",),
+                              name="import-weasyprint", daemon=True)
+    thread.start()
+    return thread
+
+
 def render_target(config: Config, project: Project, env: Any, job: Job) -> Target:
     """Curate, cite, render and check one target (no writes)."""
     started = time.perf_counter()
     brief = project.briefs[job.brief_id].model
     label = job.label
     curated = curate(project, brief, config.audiences[job.audience])
+    warming = _import_weasyprint_meanwhile()
     citations = format_citations(curated, config)
+    if warming is not None:
+        warming.join()
     if citations.warnings and config.strict:
         raise RenderError(f"{label}: " + "; ".join(citations.warnings) + " (--strict)")
     for warning in citations.warnings:
