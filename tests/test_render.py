@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -170,3 +172,21 @@ def test_template_runtime_error_is_a_clean_error(run: Callable[..., Result], pro
         f"Error: template {template}:1: TypeError: unsupported operand type(s) for +: 'int' "
         "and 'str'; fix the template\n"
     )
+
+
+@pytest.mark.parametrize("finder", ["", "lambda: (lambda name: None)"])
+def test_weasyprint_import_with_quick_library_lookup(finder: str) -> None:
+    """WeasyPrint is imported with a one-read ldconfig look-up; a look-up that misses
+    (here: every name) falls back to the ordinary import."""
+    code = (
+        "import ctypes.util, sys\nimport policybrief.weasy as w\n"
+        + (f"w._ldconfig_finder = {finder}\n" if finder else "")
+        + "original = ctypes.util.find_library\n"
+        "module = w.import_weasyprint()\n"
+        "from weasyprint.text.ffi import pango\n"
+        "assert ctypes.util.find_library is original\n"
+        "print(module.__name__, pango.pango_version() > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "weasyprint True"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import logging
 import multiprocessing
@@ -42,6 +41,7 @@ from .output import (
 from .render import Attachment, Rendered, render_html, render_pdf
 from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
 from .validate import validate_project
+from .weasy import import_weasyprint
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +227,7 @@ def _import_weasyprint_meanwhile() -> threading.Thread | None:
     with a thread inside an import would deadlock the child)."""
     if "weasyprint" in sys.modules:
         return None
-    thread = threading.Thread(target=importlib.import_module, args=("weasyprint",),
-                              name="import-weasyprint", daemon=True)
+    thread = threading.Thread(target=import_weasyprint, name="import-weasyprint", daemon=True)
     thread.start()
     return thread
 
