@@ -174,7 +174,9 @@ def format_citations(curated: CuratedBrief, config: Config) -> Formatted:
         refs = Path(tmp) / "references.json"
         refs.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
         command = [
-            pandoc_path(), "--sandbox", "--from=markdown", "--to=html5", "--wrap=none",
+            # Pandoc's runtime asks for a 64 MB heap up front (-H64m built in): 1 MB is as
+            # fast here and keeps its peak below a worker's. -M caps a runaway document.
+            pandoc_path(), "+RTS", "-H1m", "-M512m", "-RTS", "--sandbox", "--from=markdown", "--to=html5", "--wrap=none",
             "--citeproc", f"--csl={style_path(config)}", f"--bibliography={refs}",
         ]
         try:
