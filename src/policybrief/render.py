@@ -7,13 +7,16 @@ import importlib
 import io
 import json
 import logging
+import math
 import mimetypes
 import os
+import re
 import traceback
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,13 +25,14 @@ from urllib.parse import unquote, urlsplit
 import click
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .cite import Formatted
 from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .curate import CuratedBrief
 from .errors import PolicyError, RenderError, TemplateError
-from .templating import load_labels
+from .templating import MarkdownNestingError, TemplateLimitError, load_labels
 
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcherResponse
@@ -79,8 +83,22 @@ def allowed_roots(config: Config) -> list[Path]:
     return [p.resolve() for p in (config.root, package_templates, *_font_dirs().values())]
 
 
-def make_fetcher(roots: list[Path], refused: list[str]) -> Any:
-    """A WeasyPrint URL fetcher that serves files under roots and refuses everything else."""
+MAX_RESOURCE_BYTES = 50 * 1024 * 1024  # one file a document loads (image, font, CSS)
+
+
+@cache
+def _mime_types() -> mimetypes.MimeTypes:
+    # Python's built-in table only: mimetypes.guess_type() would read the machine's
+    # /etc/mime.types, a file outside the project (and output would depend on it).
+    return mimetypes.MimeTypes()
+
+
+def make_fetcher(roots: list[Path], refused: list[str], unsafe: list[str] | None = None) -> Any:
+    """A WeasyPrint URL fetcher that serves files under roots and refuses everything else.
+
+    Refused URLs go to `refused`; stylesheets with values outside the safe range (see
+    check_css) are not served either, and their problems go to `unsafe`.
+    """
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class ConfinedFetcher(URLFetcher):  # type: ignore[misc]
@@ -89,18 +107,119 @@ def make_fetcher(roots: list[Path], refused: list[str]) -> Any:
         def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
             parts = urlsplit(url)
             if parts.scheme == "data":
-                return super().fetch(url, headers)
-            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+                response = super().fetch(url, headers)
+                if response.headers.get_content_type() != "text/css":
+                    return response
+                body, kind = response.read(), "text/css"
+            elif (
+                parts.scheme == "file" and parts.netloc in ("", "localhost")
+                and parts.path.startswith("/")  # "file:x" would be relative to the cwd
+            ):
                 path = Path(unquote(parts.path)).resolve()
-                if any(path.is_relative_to(root) for root in roots) and path.is_file():
-                    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                    return URLFetcherResponse(
-                        url, path.read_bytes(), {"Content-Type": kind}
+                if not (any(path.is_relative_to(root) for root in roots) and path.is_file()):
+                    refused.append(url)
+                    raise ValueError(f"refused by policybrief: {url}")
+                size = path.stat().st_size
+                if size > MAX_RESOURCE_BYTES:
+                    refused.append(f"{url} ({size} bytes, over {MAX_RESOURCE_BYTES})")
+                    raise ValueError(f"refused by policybrief: {url} is too big")
+                kind = _mime_types().guess_type(path.name)[0] or "application/octet-stream"
+                body = path.read_bytes()
+            else:
+                refused.append(url)
+                raise ValueError(f"refused by policybrief: {url}")
+            if kind == "text/css":
+                problems = check_css(body.decode("utf-8", errors="replace"))
+                if problems:
+                    where = url if parts.scheme == "file" else "a data: stylesheet"
+                    (unsafe if unsafe is not None else refused).extend(
+                        f"{p} (in {where})" for p in problems
                     )
-            refused.append(url)
-            raise ValueError(f"refused by policybrief: {url}")
+                    raise ValueError(f"refused by policybrief: unsafe CSS in {where}")
+            return URLFetcherResponse(url, body, {"Content-Type": kind})
 
     return ConfinedFetcher(timeout=1, allowed_protocols={"file", "data"})
+
+
+# --- Values WeasyPrint cannot lay out in reasonable time or memory ----------------------
+# Found by trying: `width: 1e8px` on body runs for ~25 s and then fails, `font-size:
+# 1e30px` divides by zero, `columns: 40` on body runs for minutes. Within these limits
+# a brief still lays out (slowly, for many columns; build.py's timeout is the backstop).
+MAX_CSS_LENGTH = 10_000  # lengths and percentages, any unit (10000px is 2.6 m)
+MAX_CSS_NUMBER = 2**31  # plain numbers (`z-index: 2147483647` is a common idiom)
+MAX_CSS_COLUMNS = 10  # columns / column-count
+MAX_CSS_REPEAT = 1_000  # repeat(N, ...) in grid templates
+_MATH = ("calc", "min", "max", "clamp")
+# A value over a limit needs one of these (five digits, an exponent, a two-digit column
+# count, a four-digit repeat, infinity): most stylesheets are then not parsed at all.
+_MAYBE_HUGE = re.compile(
+    r"\d{5}|\d[eE][+-]?\d|column[^;{}]*\d\d|repeat\(\s*\d{4}|infinity|\bnan\b",
+    re.IGNORECASE,
+)
+
+
+def _numbers(tokens: Iterable[Any], in_math: bool = False) -> Iterator[tuple[Any, bool]]:
+    for token in tokens:
+        if token.type in ("number", "dimension", "percentage") or (
+            in_math and token.type == "ident"
+        ):
+            yield token, in_math
+        elif token.type == "function":
+            yield from _numbers(token.arguments, in_math or token.lower_name in _MATH)
+        elif token.type in ("() block", "[] block", "{} block"):
+            yield from _numbers(token.content, in_math)
+
+
+def _declaration_problems(
+    name: str, value: list[Any], serialize: Callable[[Iterable[Any]], str]
+) -> Iterator[str]:
+    def show() -> str:
+        return f"`{name}: {serialize(value).strip()}`"
+
+    for token, in_math in _numbers(value):
+        if token.type == "ident" and token.lower_value in ("infinity", "-infinity", "nan"):
+            yield f"{show()}: {serialize([token])} is not a finite value"
+            return
+        number = float(token.value)
+        limit = MAX_CSS_NUMBER if token.type == "number" and not in_math else MAX_CSS_LENGTH
+        if name in ("columns", "column-count") and token.type == "number":
+            limit = MAX_CSS_COLUMNS
+        if not math.isfinite(number) or abs(number) > limit:
+            yield f"{show()}: {serialize([token])} is over the limit of {limit}"
+            return
+    for token in value:
+        if token.type == "function" and token.lower_name == "repeat":
+            counts = [t for t in token.arguments if t.type == "number"]
+            if counts and counts[0].value > MAX_CSS_REPEAT:
+                yield f"{show()}: repeat count over the limit of {MAX_CSS_REPEAT}"
+
+
+@lru_cache(maxsize=64)  # the same stylesheets come back for every target
+def check_css(text: str, declarations_only: bool = False) -> tuple[str, ...]:
+    """Values in a stylesheet (or, declarations_only, a style attribute) that are over
+    the limits above; each as "`property: value`: why"."""
+    if not _MAYBE_HUGE.search(text):
+        return ()
+    import tinycss2  # type: ignore[import-untyped]
+
+    problems: list[str] = []
+
+    def walk(nodes: Iterable[Any]) -> None:
+        for node in nodes:
+            if node.type == "declaration":
+                problems.extend(
+                    _declaration_problems(node.lower_name, node.value, tinycss2.serialize)
+                )
+            elif node.type in ("qualified-rule", "at-rule") and node.content is not None:
+                walk(tinycss2.parse_blocks_contents(
+                    node.content, skip_comments=True, skip_whitespace=True
+                ))
+
+    if declarations_only:
+        walk(tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True))
+    else:
+        walk(tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True))
+    return tuple(problems)
 
 
 # WeasyPrint notices about the machine, not the document: not warnings under --strict.
@@ -109,12 +228,26 @@ def make_fetcher(roots: list[Path], refused: list[str]) -> Any:
 _MACHINE_NOTICES = ("Using fontTools instead of HarfBuzz-Subset",)
 
 
+def _explain(value: object) -> object:
+    """An exception's own message, else that of its cause (WeasyPrint wraps Pillow's)."""
+    seen: BaseException | None = value if isinstance(value, BaseException) else None
+    while seen is not None and not str(seen):
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(value, BaseException):
+        return str(seen) if seen is not None else type(value).__name__
+    return value
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, BaseException) for a in record.args
+        ):  # "Failed to load image at %r: %s" with an ImageLoadingError that says nothing
+            record.args = tuple(_explain(a) for a in record.args)
         message = " ".join(record.getMessage().split())
         if message.startswith(_MACHINE_NOTICES):
             log.debug("WeasyPrint: %s", message)
@@ -150,6 +283,8 @@ def render_html(
     try:
         template = env.get_template(template_name)
         log.debug("template %s from %s", template_name, template.filename)
+        # The sandbox (templating.BoundedSandbox) counts the output as it is joined and
+        # stops at MAX_OUTPUT characters.
         return template.render(
             **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
             brand=config.brand, labels=labels,
@@ -163,19 +298,43 @@ def render_html(
         raise TemplateError(
             f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}"
         ) from exc
+    except SecurityError as exc:  # the sandbox refused: Python internals, a path, a limit
+        problem, _, remedy = str(exc).rstrip(".").partition("; ")
+        if not remedy:
+            remedy = (
+                "templates run with bounded sizes; make less output or smaller values"
+                if isinstance(exc, TemplateLimitError) else
+                "templates run in Jinja2's sandbox, without access to Python internals"
+            )
+        raise PolicyError(f"template {template_name!r}: {problem}{_at(exc)}; {remedy}") from exc
     except UndefinedError as exc:
         raise TemplateError(
-            f"template {template_name!r}: {exc.message}; check the variable name "
+            f"template {template_name!r}: {exc.message}{_at(exc)}; check the variable name "
             "(template variables are listed in docs/templates.md)"
         ) from exc
     except JinjaTemplateError as exc:
-        raise TemplateError(f"template {template_name!r}: {exc}") from exc
+        raise TemplateError(f"template {template_name!r}: {exc}{_at(exc)}") from exc
+    except MarkdownNestingError as exc:
+        raise TemplateError(
+            f"template {template_name!r}: {exc}{_at(exc)}; nest block quotes and lists less"
+        ) from exc
     except Exception as exc:  # a template's own runtime error (bad filter use, types)
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
-        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else repr(template_name)
+        where = _template_frame(exc) or repr(template_name)
         raise TemplateError(
             f"template {where}: {type(exc).__name__}: {exc}; fix the template"
         ) from exc
+
+
+def _template_frame(exc: BaseException) -> str | None:
+    """'<template file>:<line>' of the innermost template frame of an error raised while
+    rendering (Jinja rewrites tracebacks so template code shows as its own file)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+
+
+def _at(exc: BaseException) -> str:
+    where = _template_frame(exc)
+    return f" at {where}" if where else ""
 
 
 PDF_UA = "pdf/ua-1"  # every target: tagged, titled, language set (PDF/UA-1)
@@ -207,36 +366,62 @@ def source_date(fallback: dt.date | None = None) -> dt.datetime | None:
 
 
 class _Accessibility(HTMLParser):
-    """Finds images without alternative text: <img> without alt, <svg> without <title>."""
+    """Finds images without alternative text: <img> without alt, <svg> without <title>.
+    Also collects the CSS in <style> elements and style attributes, for check_css."""
 
     def __init__(self) -> None:
         super().__init__()
         self.missing: list[str] = []
         self._svg: list[bool] = []  # per open <svg>: has it a <title>?
+        self.styles: list[tuple[int, str, bool]] = []  # (line, css, a style attribute?)
+        self._style_line: int | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
+        if values.get("style"):
+            self.styles.append((self.getpos()[0], values["style"] or "", True))
         if tag == "img" and not (values.get("alt") or "").strip():
             self.missing.append(f"image {values.get('src') or '(no src)'!r}")
         elif tag == "svg":
             self._svg.append(False)
         elif tag == "title" and self._svg:
             self._svg[-1] = True
+        elif tag == "style":
+            self._style_line = self.getpos()[0]
+
+    def handle_data(self, data: str) -> None:
+        if self._style_line is not None:
+            self.styles.append((self._style_line, data, False))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "svg" and self._svg and not self._svg.pop():
             self.missing.append("an inline SVG figure")
+        elif tag == "style":
+            self._style_line = None
 
 
-def check_alternative_text(html: str, label: str) -> None:
-    """PDF/UA needs a text alternative for every figure: fail the target otherwise."""
+def check_html(html: str, label: str) -> None:
+    """Before layout: every figure has alternative text (PDF/UA needs it), and no CSS
+    value in the document is beyond what WeasyPrint can lay out (see check_css)."""
     parser = _Accessibility()
     parser.feed(html)
+    parser.close()
     if parser.missing:
         raise TemplateError(
             f"{label}: {parser.missing[0]} has no alternative text; give images alt text "
             "(in a note: ![what it shows](file.png)) and SVGs a <title>"
         )
+    for line, css, attribute in parser.styles:
+        problems = check_css(css, declarations_only=attribute)
+        if problems:
+            where = "a style attribute" if attribute else "<style>"
+            raise RenderError(
+                f"{label}: CSS {problems[0]} (in {where} at line {line} of the HTML); "
+                "use a value within the limit"
+            )
+
+
+MAX_IMAGE_PIXELS = 25_000_000  # a full A4 page at 400 dpi is 15.5 million pixels
 
 
 def render_pdf(
@@ -245,15 +430,21 @@ def render_pdf(
 ) -> Rendered:
     """Lay out and write the PDF in memory (PDF/UA-1, or PDF/A-3a when archival); raise
     if a resource was refused or, in strict mode, if WeasyPrint warned."""
+    from PIL import Image
     from weasyprint import CSS, HTML
     from weasyprint import Attachment as PdfAttachment
     from weasyprint.text.fonts import FontConfiguration
 
-    check_alternative_text(html, label)
+    check_html(html, label)
     refused: list[str] = []
-    fetcher = make_fetcher(allowed_roots(config), refused)
+    unsafe: list[str] = []
+    fetcher = make_fetcher(allowed_roots(config), refused, unsafe)
     base_url = config.templates_dir.resolve().as_uri() + "/"
-    with _weasyprint_warnings() as warnings:
+    # Decompression bombs: Pillow refuses images over 2 * MAX_IMAGE_PIXELS and only warns
+    # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    with _weasyprint_warnings() as messages, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             fonts = FontConfiguration()
             document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
@@ -280,15 +471,18 @@ def render_pdf(
         except (PolicyError, RenderError, click.UsageError):
             raise
         except Exception as exc:
-            raise RenderError(f"{label}: WeasyPrint failed: {exc}") from exc
+            problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
+            raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
+    if unsafe:
+        raise RenderError(f"{label}: CSS {unsafe[0]}; use a value within the limit")
     if refused:
         listed = ", ".join(sorted(set(refused)))
         raise PolicyError(
             f"{label}: refused to load {listed}; notes and templates may only use files inside "
             "the project (no network, no other files)"
         )
-    if config.strict and warnings:
+    if config.strict and messages:
         raise RenderError(
-            f"{label}: WeasyPrint warned (--strict): " + "; ".join(warnings)
+            f"{label}: WeasyPrint warned (--strict): " + "; ".join(messages)
         )
-    return Rendered(html, bytes(pdf or b""), len(document.pages), warnings)
+    return Rendered(html, bytes(pdf or b""), len(document.pages), messages)

@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import math
 import re
+import string
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import unquote, urljoin, urlsplit
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton
 from babel.lists import format_list
 from jinja2 import (
     ChoiceLoader,
+    Environment,
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
     StrictUndefined,
     select_autoescape,
 )
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.loaders import split_template_path
+from jinja2.nodes import Concat
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
+from jinja2.utils import _PassArg
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
 from markupsafe import Markup
 
 from .config import Config
@@ -150,9 +165,468 @@ def attach(html: str, call: str) -> Markup:
     return Markup(f'{head}{space}<span class="nobr">{tail}{call}</span>')
 
 
+# --- Markdown (notes and brief texts) -------------------------------------------------
+
+# Links a reader can follow from a PDF. Anything else (javascript:, vbscript:, data:,
+# file:, relative paths that would point into the machine's file system) stays text.
+_LINK_SCHEMES = ("http:", "https:", "mailto:")
+# Inline images markdown-it itself lets through: raster data, no file, no network.
+_DATA_IMAGE = re.compile(r"^data:image/(gif|png|jpeg|webp);", re.IGNORECASE)
+_ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9.+-]+:")  # WeasyPrint's url_is_absolute
+
+
+class MarkdownNestingError(ValueError):
+    """Markdown nested deeper than markdown-it's maxNesting, which it would drop silently."""
+
+
+def _guard_nesting(md: MarkdownIt) -> None:
+    """Raise MarkdownNestingError where markdown-it would silently skip deep content.
+
+    markdown-it stops parsing at maxNesting (20 in CommonMark mode): the rest of a block
+    is dropped and deeper inline markup is left unparsed. The guards sit at the three
+    places it checks the limit (see markdown_it/parser_block.py, parser_inline.py).
+    """
+    limit = md.options.maxNesting
+    message = (
+        f"Markdown nested more than {limit} levels deep (block quotes, lists or brackets "
+        "inside one another); markdown-it would drop what is deeper"
+    )
+    block, inline, skip = md.block.tokenize, md.inline.tokenize, md.inline.skipToken
+
+    def block_tokenize(state: StateBlock, start: int, end: int, *rest: Any) -> None:
+        if state.level >= limit:
+            line = state.skipEmptyLines(start)
+            if line < end and state.sCount[line] >= state.blkIndent:
+                raise MarkdownNestingError(message)
+        block(state, start, end, *rest)
+
+    def inline_tokenize(state: StateInline) -> None:
+        if state.level >= limit and state.pos < state.posMax:
+            raise MarkdownNestingError(message)
+        inline(state)
+
+    def skip_token(state: StateInline) -> None:
+        if state.level >= limit:
+            raise MarkdownNestingError(message)
+        skip(state)
+
+    # Instance attributes shadow the methods: rules call state.md.block.tokenize(...).
+    setattr(md.block, "tokenize", block_tokenize)  # noqa: B010 (mypy: method assign)
+    setattr(md.inline, "tokenize", inline_tokenize)  # noqa: B010
+    setattr(md.inline, "skipToken", skip_token)  # noqa: B010
+
+
+def _unclickable_links(state: StateCore) -> None:
+    """Drop <a> around link text whose target is not http(s), mailto or #fragment."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        kept: list[Token] = []
+        dropping = False
+        for token in block.children:
+            if token.type == "link_open":
+                href = str(token.attrGet("href") or "")
+                dropping = not (href.lower().startswith(_LINK_SCHEMES) or href.startswith("#"))
+                if dropping:
+                    continue
+            elif token.type == "link_close" and dropping:
+                dropping = False  # CommonMark links do not nest
+                continue
+            kept.append(token)
+        block.children = kept
+
+
 def make_markdown() -> MarkdownIt:
-    """CommonMark with raw HTML off: HTML in notes is shown as text, never interpreted."""
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    """CommonMark with raw HTML off: HTML in notes is shown as text, never interpreted.
+    Only http(s) and mailto links are made; too deep nesting raises MarkdownNestingError."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.core.ruler.after("inline", "policybrief_links", _unclickable_links)
+    _guard_nesting(md)
+    return md
+
+
+@dataclass(frozen=True)
+class MarkdownProblem:
+    """What is wrong with one Markdown text: an image or the nesting."""
+
+    kind: Literal["outside", "missing", "nesting"]  # "missing" is a warning, as in WeasyPrint
+    message: str
+
+
+def _image_problem(src: str, base: str, root: Path) -> MarkdownProblem | None:
+    if _DATA_IMAGE.match(src):
+        return None  # self-contained; MAX_IMAGE_PIXELS in render.py bounds its size
+    shown = repr(src if len(src) <= 80 else src[:77] + "...")
+    if src[:5].lower() == "data:":
+        return MarkdownProblem("outside", f"image {shown} is inline data, not PNG/JPEG/GIF/WebP")
+    # Resolved as WeasyPrint will (render_pdf's base URL), then as the fetcher does.
+    url = src if _ABSOLUTE_URL.match(src) else urljoin(base, src)
+    parts = urlsplit(url)
+    path = Path(unquote(parts.path))
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not path.is_absolute():
+        return MarkdownProblem("outside", f"image {shown} is not a file in the project")
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        return MarkdownProblem("outside", f"image {shown} is outside the project ({resolved})")
+    if not resolved.is_file():
+        return MarkdownProblem("missing", f"image {shown} not found ({resolved})")
+    return None
+
+
+def _images(tokens: Iterable[Token]) -> Iterator[str]:
+    for token in tokens:
+        if token.type == "image":
+            yield str(token.attrGet("src") or "")
+        if token.children:
+            yield from _images(token.children)
+
+
+@functools.cache
+def _checking_markdown() -> MarkdownIt:
+    # Every link and image syntax becomes a token, so that refused images are reported
+    # rather than left as text; output from this parser is never rendered.
+    md = make_markdown()
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
+    return md
+
+
+# What can raise markdown-it's nesting level: a block quote (one level), a list item
+# (two: the list and the item), a link or image label (one).
+_LIST_MARKER = re.compile(r"(?:^|[\s>])(?:[-*+]|\d{1,9}[.)])(?=\s|$)", re.MULTILINE)
+
+
+def _may_matter(text: str, limit: int) -> bool:
+    """Can the text hold an image, or nest `limit` levels? (Most texts cannot: skip them.)"""
+    if "![" in text:
+        return True
+    levels = text.count(">") + text.count("[")
+    return levels >= limit or levels + 2 * len(_LIST_MARKER.findall(text)) >= limit
+
+
+def markdown_checker(config: Config) -> Callable[[str], list[MarkdownProblem]]:
+    """A check of Markdown texts as a template would render them: images must be files
+    inside the project (relative paths start in templates/, the renderer's base URL) or
+    inline PNG/JPEG/GIF/WebP data; nesting must stay within markdown-it's limit."""
+    md = _checking_markdown()
+    base = config.templates_dir.resolve().as_uri() + "/"
+    root = config.root.resolve()
+
+    def check(text: str) -> list[MarkdownProblem]:
+        if not _may_matter(text, md.options.maxNesting):
+            return []
+        try:
+            tokens = md.parse(text)
+        except MarkdownNestingError as exc:
+            return [MarkdownProblem("nesting", str(exc))]
+        found = (_image_problem(src, base, root) for src in _images(tokens))
+        return [p for p in found if p is not None]
+
+    return check
+
+
+# --- The sandbox ------------------------------------------------------------------------
+
+MAX_OUTPUT = 20_000_000  # characters a template may produce (about 20 MB of HTML)
+MAX_VALUE = MAX_OUTPUT  # characters (or items) in any one string or list a template makes
+MAX_ARGUMENT = 100_000  # an integer passed to a filter or method (widths, counts)
+MAX_INT_BITS = 4096  # integers a template computes (about 1200 digits)
+_NO_ARGUMENT_CAP = {"format", "default", "d", "sum", "round"}  # their numbers are data
+
+
+class TemplateLimitError(SecurityError):
+    """A template went over one of the sandbox's size limits (output bombs)."""
+
+
+def _size(value: Any, depth: int = 4) -> int:
+    """Characters or items in a value, counting what lists hold (four levels deep).
+    Only the built-in containers: this runs for every filter and call, and an ABC check
+    (Sized) costs ten times as much; other objects come from the context, not templates."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, list | tuple):
+        total = len(value)
+        if depth:
+            for item in value:
+                total += _size(item, depth - 1)
+                if total > MAX_VALUE:
+                    break
+        return total
+    if isinstance(value, dict | set | frozenset):
+        return len(value)
+    return 0  # includes Undefined, whose len() raises (`default` needs it to pass)
+
+
+def _over(what: str, size: int) -> TemplateLimitError:
+    return TemplateLimitError(
+        f"{what} would make {size} characters or items, over the sandbox limit of "
+        f"{MAX_VALUE} (MAX_VALUE)"
+    )
+
+
+def _checked(value: Any, what: str = "the result") -> Any:
+    size = _size(value)
+    if size > MAX_VALUE:
+        raise _over(what, size)
+    return value
+
+
+def _bits(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0.0
+    return float(value.bit_length())
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse before computing: a repeated sequence or a number too big to keep."""
+    numbers = (int, float)
+    if operator == "*":
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(count, int) and not isinstance(seq, numbers):
+                size = _size(seq) * max(count, 0)
+                if size > MAX_VALUE:
+                    raise _over(f"{type(seq).__name__} * {count}", size)
+        if _bits(left) + _bits(right) > MAX_INT_BITS:
+            raise TemplateLimitError(f"a product over {MAX_INT_BITS} bits (MAX_INT_BITS)")
+    elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+        if abs(left) > 1 and right > 0 and right * math.log2(abs(left)) > MAX_INT_BITS:
+            raise TemplateLimitError(
+                f"{left} ** {right} is over {MAX_INT_BITS} bits (MAX_INT_BITS)"
+            )
+    elif operator == "+" and not isinstance(left, numbers):
+        size = _size(left) + _size(right)
+        if size > MAX_VALUE:
+            raise _over("+", size)
+    elif operator == "%" and isinstance(left, str):
+        _check_percent_format(left)
+
+
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_percent_format(fmt: str) -> None:
+    for width, precision in _PERCENT_SPEC.findall(fmt):
+        for number in (width, precision):
+            if number == "*":
+                raise TemplateLimitError("'*' widths in % formats are not allowed")
+            if number and int(number) > MAX_ARGUMENT:
+                raise TemplateLimitError(
+                    f"format width {number} is over {MAX_ARGUMENT} (MAX_ARGUMENT)"
+                )
+
+
+def _check_brace_format(fmt: str) -> None:
+    for _, _, spec, _ in string.Formatter().parse(fmt):
+        if not spec:
+            continue
+        if "{" in spec:
+            raise TemplateLimitError("nested {} in format specifications are not allowed")
+        for number in re.findall(r"\d+", spec):
+            if int(number) > MAX_ARGUMENT:
+                raise TemplateLimitError(
+                    f"format width {number} is over {MAX_ARGUMENT} (MAX_ARGUMENT)"
+                )
+
+
+def _materialised(value: Any) -> Any:
+    """An iterator as a list, counted as it is read (a generator has no size to check)."""
+    if getattr(type(value), "__next__", None) is None:  # not an iterator (fast for all)
+        return value
+    items, total = [], 0
+    for item in value:
+        total += 1 + _size(item, 1)
+        if total > MAX_VALUE:
+            raise _over("an iterable", total)
+        items.append(item)
+    return items
+
+
+def _argument(args: Sequence[Any], kwargs: dict[str, Any], index: int, name: str,
+              default: Any) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name, default)
+
+
+def _check_arguments(name: str, value: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    """Refuse, before the call, arguments that would make a huge string or list: a filter
+    or method name, the value it works on, and the rest of its arguments."""
+    if name not in _NO_ARGUMENT_CAP:
+        for arg in (*args, *kwargs.values()):
+            if isinstance(arg, int) and not isinstance(arg, bool) and abs(arg) > MAX_ARGUMENT:
+                raise TemplateLimitError(
+                    f"{name}(): argument {arg} is over {MAX_ARGUMENT} (MAX_ARGUMENT)"
+                )
+    if not isinstance(value, str):
+        return
+    size = 0
+    if name == "format":
+        _check_percent_format(value)
+    elif name == "replace" and len(args) >= 2:
+        old, new = str(args[0]), str(args[1])
+        size = len(value) + (value.count(old) if old else len(value) + 1) * len(new)
+    elif name == "indent":  # (width, first, blank): width is a count or a string
+        width = _argument(args, kwargs, 0, "width", 4)
+        pad = len(width) if isinstance(width, str) else int(width)
+        size = len(value) + (value.count("\n") + 1) * max(pad, 0)
+    elif name == "wordwrap":  # (width, break_long_words, wrapstring, ...)
+        wrapstring = _argument(args, kwargs, 2, "wrapstring", None) or "\n"
+        size = len(value) * (1 + len(str(wrapstring)))
+    elif name == "expandtabs":
+        size = len(value) + value.count("\t") * int(_argument(args, kwargs, 0, "tabsize", 8))
+    if size > MAX_VALUE:
+        raise _over(f"{name}()", size)
+
+
+def _bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    first = int(_PassArg.from_obj(func) is not None)  # context/environment comes first
+
+    @functools.wraps(func)  # keeps jinja_pass_arg, so Jinja still passes the context
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if len(args) <= first:
+            return func(*args, **kwargs)
+        value = _checked(_materialised(args[first]), f"{name}()'s input")
+        rest = [_materialised(a) for a in args[first + 1:]]
+        _check_arguments(name, value, rest, kwargs)
+        return _checked(func(*args[:first], value, *rest, **kwargs), f"{name}()")
+
+    return bounded
+
+
+def _output_over() -> TemplateLimitError:
+    return TemplateLimitError(
+        f"template output is over {MAX_OUTPUT} characters (MAX_OUTPUT)"
+    )
+
+
+class _Buffer(list[str]):
+    """A template's output buffer (macros, {% set %} blocks, filters over blocks), counted."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+    # list.append is bound once: this runs for every piece of output (see bounded_join).
+    def append(self, item: str, _append: Callable[[list[str], str], None] = list.append) -> None:
+        self.size += len(item)
+        if self.size > MAX_OUTPUT:
+            raise _output_over()
+        _append(self, item)
+
+    def extend(self, items: Iterable[str]) -> None:
+        for item in items:
+            self.append(item)
+
+
+def bounded_join(pieces: Iterable[str]) -> str:
+    """Join template output, refusing more than MAX_OUTPUT characters in all."""
+    out: list[str] = []
+    total = 0
+    for piece in pieces:
+        total += len(piece)
+        if total > MAX_OUTPUT:
+            raise _output_over()
+        out.append(piece)
+    return "".join(out)
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """Jinja's compiler, with counted output buffers and `~` results checked."""
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.new_buffer()")
+
+    def visit_Concat(self, node: Concat, frame: Frame) -> None:
+        self.write("environment.checked(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+# Every method name jinja2.sandbox.modifies_known_mutable refuses on lists, dicts, sets
+# and deques (its _mutable_spec).
+_MUTATING = frozenset({
+    "add", "append", "appendleft", "clear", "difference_update", "discard", "extend",
+    "extendleft", "insert", "pop", "popitem", "popleft", "remove", "reverse", "rotate",
+    "setdefault", "sort", "symmetric_difference_update", "update",
+})
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's sandbox (no Python internals, no mutating lists or dicts) with size
+    limits: `*`, `**`, `+`, `%`, `~`, filters, method calls and all output are bounded,
+    so a template cannot exhaust memory. CPU time is not bounded here."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _BoundedCodeGenerator
+    concat = staticmethod(bounded_join)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.globals["lipsum"]  # lipsum(n) builds n paragraphs; no template needs it
+        for name, func in list(self.filters.items()):
+            self.filters[name] = _bounded_filter(name, func)
+
+    @staticmethod
+    def new_buffer() -> _Buffer:
+        """An output buffer for compiled template code."""
+        return _Buffer()
+
+    @staticmethod
+    def checked(value: Any) -> Any:
+        """A value made by `~`, refused if too big."""
+        return _checked(value, "~")
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """`*`, `**`, `+` and `%`, refused before computing a result too big to keep."""
+        _check_binop(operator, left, right)
+        return _checked(super().call_binop(context, operator, left, right), operator)
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Jinja's immutable sandbox, with its costly type checks only for method names
+        that can mutate (this runs on every attribute a template reads)."""
+        if attr in _MUTATING:
+            return super().is_safe_attribute(obj, attr, value)
+        return SandboxedEnvironment.is_safe_attribute(self, obj, attr, value)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        """A call from template code (methods, globals, macros), with bounded sizes."""
+        name = getattr(__obj, "__name__", "")
+        target = getattr(getattr(__obj, "__wrapped__", None), "__self__", None)
+        if isinstance(target, str) and name in ("format", "format_map"):
+            _check_brace_format(target)  # Jinja's sandboxed str.format; arguments are data
+        else:
+            args = tuple(_materialised(a) for a in args)
+            _check_arguments(name, getattr(__obj, "__self__", None), args, kwargs)
+        return _checked(super().call(__context, __obj, *args, **kwargs), f"{name}()")
+
+
+class ConfinedLoader(FileSystemLoader):
+    """A FileSystemLoader that refuses, rather than follows, a way out of its folder:
+    `..`, absolute names and symlinks that resolve outside (Jinja follows symlinks)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.folder = folder.resolve()
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        """The template's source, if it resolves inside the folder (checked before
+        the file is read)."""
+        pieces = template.replace("\\", "/").split("/")
+        if template.startswith(("/", "\\")) or ".." in pieces:
+            raise SecurityError(
+                f"template name {template!r} points outside templates/; name templates "
+                "relative to templates/, without '..'"
+            )
+        candidate = self.folder.joinpath(*split_template_path(template))
+        resolved = candidate.resolve()
+        if candidate.exists() and not resolved.is_relative_to(self.folder):
+            raise SecurityError(
+                f"template {template!r} is a link to {resolved}, outside templates/; copy "
+                "the file into templates/ instead"
+            )
+        return super().get_source(environment, template)
 
 
 def make_environment(config: Config) -> SandboxedEnvironment:
@@ -160,12 +634,12 @@ def make_environment(config: Config) -> SandboxedEnvironment:
     package = PackageLoader("policybrief", "templates")
     loader = ChoiceLoader(
         [
-            FileSystemLoader(config.templates_dir),
+            ConfinedLoader(config.templates_dir),
             package,
             PrefixLoader({"default": package}, delimiter=":"),
         ]
     )
-    env = SandboxedEnvironment(
+    env = BoundedSandbox(
         loader=loader,
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "xml")),
         undefined=StrictUndefined,
@@ -174,15 +648,19 @@ def make_environment(config: Config) -> SandboxedEnvironment:
         keep_trailing_newline=True,
     )
     md = make_markdown()
-    env.filters["markdown"] = lambda text: Markup(md.render(text))
-    env.filters["markdown_inline"] = lambda text: Markup(md.renderInline(text))
-    env.filters["when"] = format_when
-    env.filters["span"] = format_span
-    env.filters["names"] = format_names
-    env.filters["css_string"] = css_string
-    env.filters["css_counters"] = css_counters
-    env.filters["attach"] = attach
+    ours: dict[str, Callable[..., Any]] = {
+        "markdown": lambda text: Markup(md.render(text)),
+        "markdown_inline": lambda text: Markup(md.renderInline(text)),
+        "when": format_when,
+        "span": format_span,
+        "names": format_names,
+        "css_string": css_string,
+        "css_counters": css_counters,
+        "attach": attach,
+    }
     from .timeline import timeline_svg  # timeline imports this module's format_span
 
-    env.filters["timeline_svg"] = timeline_svg
+    ours["timeline_svg"] = timeline_svg
+    for name, func in ours.items():
+        env.filters[name] = _bounded_filter(name, func)
     return env

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .errors import Problem
 from .load import Entry, Project, format_loc
 from .models import Brief
+from .templating import markdown_checker
 
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
@@ -141,9 +143,56 @@ def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | No
     return problems
 
 
+Loc = tuple[str | int, ...]
+
+
+def _texts(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    if isinstance(data, str):
+        yield loc, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _texts(value, (*loc, str(key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _texts(value, (*loc, i))
+
+
+def _check_markdown(project: Project) -> list[Problem]:
+    """Every text a template may render as Markdown (any string in a source or brief):
+    images only from inside the project, nesting within markdown-it's limit. Checked here,
+    before rendering, so that the error names the note, not just a refused URL."""
+    problems = []
+    check = markdown_checker(project.config)
+    entries: list[Entry[Any]] = [*project.sources.values(), *project.briefs.values()]
+    for entry in entries:
+        doc = entry.doc
+        for loc, text in _texts(doc.data):
+            found = check(text)
+            if not found:
+                continue
+            note = ""
+            if loc[:1] == ("notes",) and len(loc) > 1 and isinstance(loc[1], int):
+                notes = entry.model.notes
+                note = f"note {notes[loc[1]].id!r}: " if loc[1] < len(notes) else ""
+            for problem in found:
+                problems.append(Problem(
+                    doc.path, doc.line(loc), format_loc(loc), note + problem.message,
+                    _MARKDOWN_REMEDIES[problem.kind], warning=problem.kind == "missing",
+                ))
+    return problems
+
+
+_MARKDOWN_REMEDIES = {
+    "outside": "use an image file inside the project (paths are relative to templates/) "
+               "or inline PNG/JPEG/GIF/WebP data",
+    "missing": "add the file (image paths are relative to templates/) or fix the path",
+    "nesting": "nest block quotes, lists and brackets less deeply",
+}
+
+
 def validate_project(project: Project) -> list[Problem]:
     """Every cross-reference problem in the project, sorted by file and line."""
-    problems = _check_sources(project)
+    problems = _check_sources(project) + _check_markdown(project)
     for entry in project.briefs.values():
         problems.extend(_check_brief(project, entry))
     if not project.briefs and not project.broken_briefs:
