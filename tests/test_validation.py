@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -286,3 +287,20 @@ def test_unreadable_files(
     result = run("check", "--project", project)
     assert result.exit_code == 1
     assert _problems(result) == [expected]
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_source_that_is_not_a_file(run: Callable[..., Result], project: Path,
+                                     kind: str) -> None:
+    """A link to /dev/zero or a named pipe among the sources would never finish reading."""
+    path = project / "sources" / "odd.yaml"
+    if kind == "device":
+        path.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(path)
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert _problems(result) == [
+        "sources/odd.yaml: not a regular file (a device, pipe or folder); replace it with a "
+        "plain YAML file"
+    ]

@@ -27,7 +27,7 @@ from .config import Config
 from .curate import CuratedBrief, curate
 from .errors import EXIT_RENDER, BriefError, BudgetError, InputError, Problem, RenderError
 from .evidence import check_evidence, claims
-from .fastpath import Fingerprint
+from .fastpath import Fingerprint, input_files
 from .load import PLACES_FILE, Project, load_project
 from .output import (
     check_writable,
@@ -167,10 +167,6 @@ def _versions() -> str:
     return " ".join(found)
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-
-
 def input_digest(config: Config, project: Project, brief_id: str, audience: str,
                  archival: bool) -> str:
     """SHA-256 over everything the target reads: if it is unchanged, so is the PDF."""
@@ -193,7 +189,7 @@ def input_digest(config: Config, project: Project, brief_id: str, audience: str,
     for source_id in sorted({ref.split("/", 1)[0] for _, ref in refs}):
         add(source_id, (config.sources_dir / f"{source_id}.yaml").read_bytes())
     for folder in (config.templates_dir, PACKAGE_TEMPLATES, LABELS):
-        for path in _files(folder):
+        for path in input_files(folder, folder.resolve()):
             add(path.relative_to(folder).as_posix(), path.read_bytes())
     return digest.hexdigest()
 

@@ -176,7 +176,8 @@ def format_citations(curated: CuratedBrief, config: Config) -> Formatted:
         command = [
             # Pandoc's runtime asks for a 64 MB heap up front (-H64m built in): 1 MB is as
             # fast here and keeps its peak below a worker's. -M caps a runaway document.
-            pandoc_path(), "+RTS", "-H1m", "-M512m", "-RTS", "--sandbox", "--from=markdown", "--to=html5", "--wrap=none",
+            pandoc_path(), "+RTS", "-H1m", "-M512m", "-RTS",
+            "--sandbox", "--from=markdown", "--to=html5", "--wrap=none",
             "--citeproc", f"--csl={style_path(config)}", f"--bibliography={refs}",
         ]
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,18 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that the same clean-up runs (cli.py installs it)."""
 
 
+def printable(text: str) -> str:
+    """Text with control, format and line-separator characters escaped (\\n, \\x1b,
+    \\u202e): a message quoting input stays one line and cannot drive the terminal."""
+    out = []
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") and char != "\u00ad":
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong with the input: where it is, what is wrong, how to fix it."""
@@ -36,21 +49,25 @@ class Problem:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         field = f" {self.field}:" if self.field else ""
         remedy = f"; {self.remedy}" if self.remedy else ""
-        return f"{where}:{field} {self.message}{remedy}"
+        return printable(f"{where}:{field} {self.message}{remedy}")
 
 
 def display_path(path: Path, root: Path) -> str:
     """Path relative to the project root when inside it, for short error messages."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    for mine, base in ((path.absolute(), root.absolute()), (path.resolve(), root.resolve())):
+        if mine.is_relative_to(base):  # first as written: a link is named by its own path
+            return mine.relative_to(base).as_posix()
+    return str(path)
 
 
 class BriefError(click.ClickException):
     """Base class: any error the CLI reports as a message, without a traceback."""
 
     exit_code = EXIT_INVALID
+
+    def format_message(self) -> str:
+        """The message on one line, whatever input it quotes."""
+        return printable(super().format_message())
 
 
 class ConfigError(BriefError):

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +33,28 @@ _KEEP = 16  # fingerprints kept: one per set of build options recently used
 _PACKAGE = Path(__file__).parent
 
 
-def _files(folder: Path) -> list[Path]:
+def input_files(folder: Path, inside: Path) -> list[Path]:
+    """Regular files under folder that resolve inside `inside`, sorted (no __pycache__).
+
+    A link out of the project, a device (a link to /dev/zero) or a FIFO is never read:
+    the templates loader refuses them anyway, and reading one would never end.
+    """
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        found += [Path(dirpath) / name for name in sorted(filenames)]
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.resolve().is_relative_to(inside) and regular(path):
+                found.append(path)
     return found
+
+
+def regular(path: Path) -> bool:
+    """A regular file (after links): not missing, not a device, FIFO or folder."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def _distributions() -> list[str]:
@@ -72,16 +89,18 @@ class Fingerprint:
         digest = hashlib.sha256(options.encode())
         root = config.root
         paths = [config.config_file, root / "places.yaml"]
-        for folder in (config.sources_dir, config.briefs_dir, config.templates_dir,
-                       *([config.archive] if config.archive else []), _PACKAGE):
-            paths += _files(folder)
+        for folder in (config.sources_dir, config.briefs_dir, config.templates_dir):
+            paths += input_files(folder, root.resolve())
+        if config.archive:
+            paths += input_files(config.archive, config.archive.resolve())
+        paths += input_files(_PACKAGE, _PACKAGE.resolve())
         if config.citation_style.endswith(".csl"):
             paths.append(root / config.citation_style)
         for path in paths:
             try:
-                data = path.read_bytes()
+                data = path.read_bytes() if regular(path) else b"\0missing"
             except OSError:
-                data = b"\0missing"
+                data = b"\0unreadable"
             digest.update(str(path).encode() + b"\0" + hashlib.sha256(data).digest())
         digest.update("\n".join(_distributions()).encode())
         return cls(config, options, digest.hexdigest())

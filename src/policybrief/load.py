@@ -194,8 +194,8 @@ def _load_folder(
                 Problem(display, None, "", "ignored: wrong extension", "rename it to .yaml")
             )
             continue
-        if path.suffix != ".yaml" or not path.is_file():
-            continue
+        if path.suffix != ".yaml" or path.is_dir():
+            continue  # a device or pipe named .yaml is reported by load_yaml
         if not re.match(SLUG, path.stem):
             problems.append(
                 Problem(

@@ -9,8 +9,10 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
+import string
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,31 +27,42 @@ MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 # Temporary files are ".<name>.<8 random characters>.tmp" beside their target.
 _TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+_ALPHABET = string.ascii_letters + string.digits + "_"
 
 
 def _failed(path: Path, exc: OSError) -> OutputError:
     return OutputError(f"{path}: cannot write: {exc.strerror or exc}")
 
 
-def _write_temp(path: Path, data: bytes) -> str:
-    """Write data to a synced temporary file beside path; return its name."""
+def _write_temp(path: Path, data: bytes, temps: list[tuple[str, Path]]) -> None:
+    """Write data to a synced temporary file beside path, listed in `temps` before it
+    exists: an interruption at any moment leaves no temporary that nobody knows of."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise _failed(path.parent, exc) from exc
+    for _ in range(100):
+        suffix = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+        tmp = str(path.parent / f".{path.name}.{suffix}.tmp")
+        temps.append((tmp, path))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            break
+        except FileExistsError:
+            temps.pop()  # someone else's file: not ours to remove
+        except OSError as exc:
+            temps.pop()
+            raise _failed(path.parent, exc) from exc
+    else:
+        raise OutputError(f"{path.parent}: cannot write: no free temporary name")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _failed(path, exc) from exc
-        raise
-    return tmp
+        os.chmod(tmp, 0o644)  # whatever the umask
+    except OSError as exc:
+        raise _failed(path, exc) from exc
 
 
 @contextmanager
@@ -75,7 +88,7 @@ def write_files(files: dict[Path, bytes]) -> None:
     temps: list[tuple[str, Path]] = []
     try:
         for path, data in files.items():
-            temps.append((_write_temp(path, data), path))
+            _write_temp(path, data, temps)
         with _signals_held():
             while temps:
                 tmp, path = temps[0]

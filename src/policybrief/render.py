@@ -445,8 +445,8 @@ def render_pdf(
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     with _weasyprint_warnings() as messages, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        fonts = FontConfiguration()
         try:
-            fonts = FontConfiguration()
             document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
                 stylesheets=[CSS(string=font_css(), url_fetcher=fetcher, font_config=fonts)],
                 font_config=fonts,
@@ -473,6 +473,10 @@ def render_pdf(
         except Exception as exc:
             problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
             raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
+        finally:
+            # Its font files (a weasyprint-* folder in TMPDIR) go now: the object is in
+            # reference cycles, and a worker process ends without collecting them.
+            fonts.__del__()
     if unsafe:
         raise RenderError(f"{label}: CSS {unsafe[0]}; use a value within the limit")
     if refused:

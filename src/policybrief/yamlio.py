@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,13 +169,18 @@ def _problem(display: str, exc: YAMLError) -> Problem:
 def load_yaml(path: Path, display: str) -> Document | Problem:
     """Parse one YAML file, or describe why it cannot be read."""
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
+            return Problem(display, None, "", "not a regular file (a device, pipe or folder)",
+                           "replace it with a plain YAML file")
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         return Problem(display, None, "", f"cannot read file: {exc.strerror}", "check the path")
     if len(raw) > MAX_BYTES:
         return Problem(
-            display, None, "", f"file is {len(raw)} bytes, over the {MAX_BYTES}-byte limit",
-            "split it into smaller files",
+            display, None, "", f"file is {max(size, len(raw))} bytes, over the "
+            f"{MAX_BYTES}-byte limit", "split it into smaller files",
         )
     try:
         text = raw.decode("utf-8")
