@@ -406,7 +406,7 @@ def test_symlink_in_templates_is_not_read(
 BOMBS = [
     ("{{ 'x' * 10**9 }}",
      "str * 1000000000 would make 1000000000 characters or items, over the sandbox limit "
-     "of 20000000 (MAX_VALUE)"),
+     "of 4000000 (MAX_VALUE)"),
     ("{{ 10 ** 100000 }}", "10 ** 100000 is over 4096 bits (MAX_INT_BITS)"),
     ("{{ (10 ** 100000)|string }}", "10 ** 100000 is over 4096 bits (MAX_INT_BITS)"),
     ("{{ 'x'|center(10**9) }}", "center(): argument 1000000000 is over 100000 (MAX_ARGUMENT)"),
@@ -420,19 +420,19 @@ BOMBS = [
     ("{{ brief|tojson(indent=10**9) }}", "tojson(): argument 1000000000 is over 100000 "
      "(MAX_ARGUMENT)"),
     ("{{ ('x' * 10000)|replace('x', 'y' * 10000) }}",
-     "replace() would make 100010000 characters or items, over the sandbox limit of 20000000 "
+     "replace() would make 100010000 characters or items, over the sandbox limit of 4000000 "
      "(MAX_VALUE)"),
     ("{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
      "{% endfor %}{{ ns.s }}",
-     "~ would make 33554432 characters or items, over the sandbox limit of 20000000 "
+     "~ would make 4194304 characters or items, over the sandbox limit of 4000000 "
      "(MAX_VALUE)"),
     ("{% set ns = namespace(s=['x']) %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}"
      "{% endfor %}{{ ns.s }}",
-     "+ would make 33554432 characters or items, over the sandbox limit of 20000000 "
+     "+ would make 4194304 characters or items, over the sandbox limit of 4000000 "
      "(MAX_VALUE)"),
     ("{{ range(100000)|map('string')|map('center', 100000)|join }}",
-     "an iterable would make 20000200 characters or items, over the sandbox limit of "
-     "20000000 (MAX_VALUE)"),
+     "an iterable would make 4000040 characters or items, over the sandbox limit of "
+     "4000000 (MAX_VALUE)"),
 ]
 
 

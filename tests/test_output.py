@@ -39,14 +39,14 @@ def test_a_stuck_target_times_out_and_the_others_are_written(
     run: Callable[..., Result], project: Path
 ) -> None:
     config = project / "policybrief.toml"
-    config.write_text(config.read_text().replace('paper = "A4"', 'paper = "A4"\ntimeout = 20'))
+    config.write_text(config.read_text().replace('paper = "A4"', 'paper = "A4"\ntimeout = 6'))
     brief = project / "briefs" / "river-talks.yaml"
     brief.write_text(brief.read_text() + "audiences: [analyst, executive]\n")
     write(project / "templates" / "executive.html.j2", STUCK)
     result = run("build", "-j1", "--project", project)
     assert result.exit_code == 4, result.stderr
     assert result.stderr.splitlines()[-2:] == [
-        "failed river-talks/executive: river-talks/executive: not finished after 20 s, given "
+        "failed river-talks/executive: river-talks/executive: not finished after 6 s, given "
         "up; a template loop or a layout that does not converge? Simplify the template or "
         "CSS, or raise `timeout` (seconds per target) in the project config",
         "Error: 1 of 2 targets failed; the others were written",

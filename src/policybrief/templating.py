@@ -327,7 +327,7 @@ def markdown_checker(config: Config) -> Callable[[str], list[MarkdownProblem]]:
 # --- The sandbox ------------------------------------------------------------------------
 
 MAX_OUTPUT = 20_000_000  # characters a template may produce (about 20 MB of HTML)
-MAX_VALUE = MAX_OUTPUT  # characters (or items) in any one string or list a template makes
+MAX_VALUE = 4_000_000  # characters (or items) in any one string or list a template makes
 MAX_ARGUMENT = 100_000  # an integer passed to a filter or method (widths, counts)
 MAX_INT_BITS = 4096  # integers a template computes (about 1200 digits)
 _NO_ARGUMENT_CAP = {"format", "default", "d", "sum", "round"}  # their numbers are data
