@@ -17,9 +17,11 @@ import hashlib
 import json
 import logging
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,7 @@ def regular(path: Path) -> bool:
         return False
 
 
+@cache
 def _distributions() -> list[str]:
     """Installed distributions with their versions (from the .dist-info folder names)."""
     names: set[str] = set()
@@ -66,6 +69,20 @@ def _distributions() -> list[str]:
         except OSError:
             continue
     return sorted(names)
+
+
+def installed_versions(names: tuple[str, ...]) -> str:
+    """'name=version ...' for the named distributions ('?' if not installed), read from
+    the .dist-info folder names already listed for the fingerprint (importlib.metadata
+    would parse each distribution's METADATA file again)."""
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    found: dict[str, str] = {}
+    for entry in _distributions():
+        name, _, version = entry.removesuffix(".dist-info").rpartition("-")
+        found.setdefault(normal(name), version)
+    return " ".join(f"{name}={found.get(normal(name), '?')}" for name in names)
 
 
 @dataclass(frozen=True)
