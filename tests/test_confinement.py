@@ -364,6 +364,7 @@ def test_template_symlinks_out_are_refused(
     """Jinja's FileSystemLoader follows symlinks; ours refuses them before reading.
     (Not audited: see test_symlink_in_templates_is_not_read.)"""
     secret = write(tmp_path / "outside" / "secret.html.j2", "{{ brief.title }} secret\n")
+    (project / "templates").mkdir(exist_ok=True)  # the fixture has none
     os.symlink(secret, project / "templates" / "analyst.html.j2")
     result = run("build", "--project", project)
     assert result.exit_code == 3
@@ -391,6 +392,7 @@ def test_symlink_in_templates_is_not_read(
     the project is not read, and neither is a device or a FIFO (reading them would never
     end)."""
     secret = write(tmp_path / "secret.css", "p { color: red }")
+    (project / "templates").mkdir(exist_ok=True)
     os.symlink(secret, project / "templates" / "extra.css")
     os.symlink("/dev/zero", project / "templates" / "zero.css")
     os.mkfifo(project / "templates" / "pipe.css")
@@ -644,6 +646,7 @@ def test_decompression_bomb_fails_under_strict(
 ) -> None:
     assert MAX_IMAGE_PIXELS == 25_000_000
     bomb = project / "templates" / "bomb.png"
+    bomb.parent.mkdir(exist_ok=True)
     bomb.write_bytes(_png(*size))
     assert bomb.stat().st_size < 120_000
     _note_text(project, "pause ![a bomb](bomb.png)")
