@@ -190,3 +190,32 @@ def test_weasyprint_import_with_quick_library_lookup(finder: str) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "weasyprint True"
+
+
+WARNED = """\
+{% extends "default:analyst.html.j2" %}
+{% block style %}{{ super() }} p { colr: red }
+@font-face { font-family: Gone; src: url(gone.woff2); } h1 { font-family: Gone; }{% endblock %}
+{% block edition %}<img src="gone.png" alt="a map">{% endblock %}
+"""
+
+
+def test_weasyprint_warnings_fail_only_under_strict(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """Bad CSS, a font and an image that are not there: WeasyPrint only warns. The build
+    passes them on as warnings, and --strict fails on them (exit 4). A missing file in
+    the project is a mistake, not a policy breach (exit 3 is for files outside)."""
+    write(project / "templates" / "analyst.html.j2", WARNED)
+    strict = run("build", "--strict", "--project", project)
+    assert strict.exit_code == 4
+    missing = project.resolve() / "templates" / "gone.png"
+    assert strict.stderr.splitlines()[-1] == (
+        "Error: river-talks/analyst: WeasyPrint warned (--strict): Ignored `colr: red ` at "
+        "228:6, unknown property.; Font-face 'Gone' cannot be loaded; Failed to load image "
+        f"at '{missing.as_uri()}': FileNotFoundError: no such file: {missing}"
+    )
+    assert not (project / "build").exists()
+    relaxed = run("build", "--project", project)
+    assert relaxed.exit_code == 0
+    assert relaxed.stderr.count("warning: river-talks/analyst: WeasyPrint: ") == 3

@@ -116,7 +116,10 @@ def make_fetcher(roots: list[Path], refused: list[str], unsafe: list[str] | None
                 and parts.path.startswith("/")  # "file:x" would be relative to the cwd
             ):
                 path = Path(unquote(parts.path)).resolve()
-                if not (any(path.is_relative_to(root) for root in roots) and path.is_file()):
+                inside = any(path.is_relative_to(root) for root in roots)
+                if inside and not path.exists():  # a mistake, not a breach: WeasyPrint
+                    raise FileNotFoundError(f"no such file: {path}")  # warns (--strict fails)
+                if not (inside and path.is_file()):
                     refused.append(url)
                     raise ValueError(f"refused by policybrief: {url}")
                 size = path.stat().st_size
