@@ -149,9 +149,10 @@ class _Citer:
         return point
 
     def note(self, ref: str) -> tuple[Note, Source]:
-        source_id, note_id = ref.split("/", 1)
-        source = self.project.sources[source_id].model
-        return next(n for n in source.notes if n.id == note_id), source
+        found = self.project.note(ref)
+        if found is None:  # validation has refused the brief before curation
+            raise KeyError(ref)
+        return found
 
     def __call__(self, ref: str) -> Citation:
         if ref not in self.cited:

@@ -91,10 +91,11 @@ def _check_briefs(project: Project, stale_after_days: int) -> list[Problem]:
                     ))
         newest: dt.date | None = None
         for loc, ref in brief.references():
-            source_id, note_id = ref.split("/", 1)
-            source = project.sources[source_id].model
-            cited_sources.add(source_id)
-            note = next(n for n in source.notes if n.id == note_id)
+            found = project.note(ref)
+            if found is None:  # reported by validation; evidence checks run after it passes
+                continue
+            note, source = found
+            cited_sources.add(source.id)
             if source.issued and (newest is None or source.issued.end > newest):
                 newest = source.issued.end
             last = note.end_date or note.date

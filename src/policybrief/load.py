@@ -60,6 +60,14 @@ class Project:
     broken_briefs: set[str] = field(default_factory=set)
     places: list[Place] = field(default_factory=list)  # from places.yaml, if any
 
+    def note(self, ref: str) -> tuple[Note, Source] | None:
+        """The note a reference 'source-id/note-id' names, with its source (None if the
+        source or the note is unknown)."""
+        source_id, _, note_id = ref.partition("/")
+        entry = self.sources.get(source_id)
+        found = next((n for n in entry.model.notes if n.id == note_id), None) if entry else None
+        return None if entry is None or found is None else (found, entry.model)
+
 
 def format_loc(loc: tuple[str | int, ...]) -> str:
     """('notes', 3, 'date') -> 'notes[3].date'."""

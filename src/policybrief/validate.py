@@ -127,10 +127,8 @@ def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | No
     problems: list[Problem | None] = []
     seen: set[str] = set()
     for loc, ref in brief.references():
-        source_id, note_id = ref.split("/", 1)
-        source = project.sources.get(source_id)
-        note = next((n for n in source.model.notes if n.id == note_id), None) if source else None
-        if note is None or ref in seen or note.text_in(brief.language, config.language):
+        found = project.note(ref)
+        if found is None or ref in seen or found[0].text_in(brief.language, config.language):
             continue
         seen.add(ref)
         problems.append(Problem(
