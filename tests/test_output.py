@@ -180,20 +180,27 @@ def test_sigterm_and_sigint_keep_earlier_outputs(
     run: Callable[..., Result], project: Path, signum: int, code: int, said: str
 ) -> None:
     """Stopped while rendering (well before any write), the build removes nothing and
-    leaves nothing; the exit code says which signal stopped it."""
+    leaves nothing, in build/ or in TMPDIR (the workers' font files and pandoc input);
+    the exit code says which signal stopped it."""
     assert run("build", "--project", project).exit_code == 0
     before = _outputs(project)
     write(project / "templates" / "executive.html.j2", STUCK)  # minutes of layout
     brief = project / "briefs" / "river-talks.yaml"
     brief.write_text(brief.read_text() + "audiences: [analyst, executive]\n")
+    scratch = project.parent / "tmp"
+    scratch.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "policybrief", "build", "--force", "-j2", "--project",
          str(project)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
-    time.sleep(4)
+    deadline = time.monotonic() + 60  # stopped once a worker has its font files
+    while not any(scratch.rglob("weasyprint-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == code, stderr
     assert stderr.splitlines()[-1] == said
     assert "Traceback" not in stderr
     assert _outputs(project) == before
+    assert list(scratch.iterdir()) == []

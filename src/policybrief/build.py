@@ -37,6 +37,7 @@ from .output import (
     write_files,
 )
 from .render import Attachment, Rendered, render_html, render_pdf
+from .render import session as render_session
 from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
 from .validate import validate_project
 from .weasy import import_weasyprint
@@ -356,8 +357,10 @@ def _render_all(
     progress: Callable[[int, int], None] | None,
 ) -> list[Target | Failure]:
     results: list[Target | Failure] = []
-    if pending:
-        _WORKER.update(config=config, project=project, env=make_environment(config))
+    if not pending:
+        return results
+    _WORKER.update(config=config, project=project, env=make_environment(config))
+    with render_session():
         if jobs > 1 and len(pending) > 1:
             import multiprocessing  # only here: 20 ms to import
 

@@ -11,6 +11,8 @@ import math
 import mimetypes
 import os
 import re
+import shutil
+import tempfile
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -424,6 +426,62 @@ def check_html(html: str, label: str) -> None:
             )
 
 
+# Font configurations kept for reuse, by process id (a forked worker makes its own);
+# None outside session().
+_KEPT_FONTS: dict[int, tuple[Any, Any]] | None = None
+
+
+@contextmanager
+def session() -> Iterator[None]:
+    """Render many targets: each process keeps one font configuration, with the bundled
+    @font-face rules parsed once, across the targets it renders (fontconfig's set-up
+    costs about 30 ms a target). Everything a render writes to TMPDIR (WeasyPrint's font
+    files, pandoc's input) goes into one folder of this session's own, removed at its
+    end, with whatever a worker stopped by a signal or recycled by the pool left there.
+    """
+    global _KEPT_FONTS
+    folder = tempfile.mkdtemp(prefix="policybrief-run-")
+    previous, tempfile.tempdir = tempfile.tempdir, folder  # inherited by forked workers
+    _KEPT_FONTS = {}
+    try:
+        yield
+    finally:
+        for fonts, _ in _KEPT_FONTS.values():
+            fonts.__del__()  # in reference cycles: not collected promptly on its own
+        _KEPT_FONTS = None
+        tempfile.tempdir = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _fonts(config: Config) -> Iterator[tuple[Any, Any]]:
+    """A font configuration with the bundled fonts: this process's kept one in a
+    session(), else one of its own, removed after this render."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    kept = _KEPT_FONTS.get(os.getpid()) if _KEPT_FONTS is not None else None
+    if kept is not None:
+        yield kept
+        return
+    fonts = FontConfiguration()
+    try:
+        refused: list[str] = []
+        sheet = CSS(string=font_css(), url_fetcher=make_fetcher(allowed_roots(config), refused),
+                    font_config=fonts)
+        if refused:  # the bundled fonts are in allowed_roots: a broken installation
+            raise RenderError(f"could not load the bundled fonts: {', '.join(refused)}")
+        if _KEPT_FONTS is None:
+            yield fonts, sheet
+        else:
+            _KEPT_FONTS[os.getpid()] = fonts, sheet
+            fonts = None
+            yield _KEPT_FONTS[os.getpid()]
+    finally:
+        if fonts is not None:
+            fonts.__del__()  # its weasyprint-* folder in TMPDIR goes now
+
+
 MAX_IMAGE_PIXELS = 25_000_000  # a full A4 page at 400 dpi is 15.5 million pixels
 
 
@@ -434,9 +492,8 @@ def render_pdf(
     """Lay out and write the PDF in memory (PDF/UA-1, or PDF/A-3a when archival); raise
     if a resource was refused or, in strict mode, if WeasyPrint warned."""
     from PIL import Image
-    from weasyprint import CSS, HTML
+    from weasyprint import HTML
     from weasyprint import Attachment as PdfAttachment
-    from weasyprint.text.fonts import FontConfiguration
 
     check_html(html, label)
     refused: list[str] = []
@@ -446,13 +503,12 @@ def render_pdf(
     # Decompression bombs: Pillow refuses images over 2 * MAX_IMAGE_PIXELS and only warns
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    with _weasyprint_warnings() as messages, warnings.catch_warnings():
+    with _weasyprint_warnings() as messages, warnings.catch_warnings(), \
+            _fonts(config) as (fonts, font_sheet):
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        fonts = FontConfiguration()
         try:
             document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
-                stylesheets=[CSS(string=font_css(), url_fetcher=fetcher, font_config=fonts)],
-                font_config=fonts,
+                stylesheets=[font_sheet], font_config=fonts,
             )
             # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
             # for archival files (which need one), the brief's as-of date.
@@ -476,10 +532,6 @@ def render_pdf(
         except Exception as exc:
             problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
             raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
-        finally:
-            # Its font files (a weasyprint-* folder in TMPDIR) go now: the object is in
-            # reference cycles, and a worker process ends without collecting them.
-            fonts.__del__()
     if unsafe:
         raise RenderError(f"{label}: CSS {unsafe[0]}; use a value within the limit")
     if refused:
