@@ -14,7 +14,7 @@ from policybrief import cite, config, curate, models
 from policybrief.templating import make_environment
 
 DOC = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
-MENTIONED = set(re.findall(r"`([^`]+)`", DOC))
+MENTIONED = set(re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", DOC, flags=re.S)))
 
 MODELS = [models.Brief, models.Source, models.Note, models.CitedText, models.Question,
           models.Section, models.Name]

@@ -14,6 +14,7 @@ import pytest
 from click.testing import Result
 from pypdf import PdfReader
 
+import policybrief
 from conftest import pdf_fonts, pdf_text, write
 
 
@@ -212,10 +213,75 @@ def test_weasyprint_warnings_fail_only_under_strict(
     missing = project.resolve() / "templates" / "gone.png"
     assert strict.stderr.splitlines()[-1] == (
         "Error: river-talks/analyst: WeasyPrint warned (--strict): Ignored `colr: red ` at "
-        "228:6, unknown property.; Font-face 'Gone' cannot be loaded; Failed to load image "
+        "19:6, unknown property.; Font-face 'Gone' cannot be loaded; Failed to load image "
         f"at '{missing.as_uri()}': FileNotFoundError: no such file: {missing}"
     )
     assert not (project / "build").exists()
     relaxed = run("build", "--project", project)
     assert relaxed.exit_code == 0
     assert relaxed.stderr.count("warning: river-talks/analyst: WeasyPrint: ") == 3
+
+
+CONTENTS_WITHOUT_LEADERS = """\
+{% extends "default:analyst.html.j2" %}
+{% block style %}a::after { content: none }{% endblock %}
+"""
+
+
+def test_template_styles_win_over_the_stylesheet(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """brief.css is the user-level stylesheet: a rule in the template's style block wins
+    over it even with a less specific selector (`a::after` over brief.css's
+    `.contents a::after`, which draws the contents' leaders and page numbers). The HTML
+    in build/ has the stylesheet inlined, before the template's styles."""
+    (project / "templates").mkdir()
+    assert run("build", "-a", "analyst", "--project", project).exit_code == 0
+    pdf = project / "build" / "river-talks" / "analyst.pdf"
+    assert re.search(r"Context ?\.{20,} ?1", pdf_text(pdf))
+    html = (project / "build" / "river-talks" / "analyst.html").read_text()
+    assert html.index("/* brief.css */") < html.index(":root {")
+    write(project / "templates" / "analyst.html.j2", CONTENTS_WITHOUT_LEADERS)
+    assert run("build", "-a", "analyst", "--project", project).exit_code == 0
+    text = pdf_text(pdf)
+    assert "Context" in text
+    assert not re.search(r"\.{20,}", text)
+
+
+def test_stylesheet_warnings_come_with_every_target(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """The stylesheet is parsed once per process, but what WeasyPrint says of it is said
+    for every target that uses it, so --strict fails each of them, also in one process."""
+    (project / "templates").mkdir()
+    css = (Path(policybrief.__file__).parent / "templates" / "brief.css").read_text()
+    write(project / "templates" / "brief.css", css + "\n.cover { colr: red }\n")
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text() + "audiences: [analyst, executive]\n")
+    relaxed = run("build", "-j", "1", "--project", project)
+    assert relaxed.exit_code == 0, relaxed.stderr
+    for target in ("river-talks/analyst", "river-talks/executive"):
+        assert f"warning: {target}: WeasyPrint: Ignored `colr: red `" in relaxed.stderr
+    strict = run("build", "-j", "1", "--force", "--strict", "--project", project)
+    assert strict.exit_code == 4
+    assert strict.stderr.count("WeasyPrint warned (--strict): Ignored `colr: red `") == 2
+
+
+def test_an_audience_without_a_stylesheet(run: Callable[..., Result], project: Path) -> None:
+    """`stylesheet = ""`: only the template's own styles (so the body is in WeasyPrint's
+    default font, not the brand's PT Serif); an unknown name is an error that says how
+    to fix it."""
+    (project / "templates").mkdir()
+    config = project / "policybrief.toml"
+    config.write_text(config.read_text() + '\n[audiences.analyst]\nstylesheet = ""\n')
+    assert run("build", "-a", "analyst", "--project", project).exit_code == 0
+    built = project / "build" / "river-talks"
+    assert not any("PTSerif" in font for font in pdf_fonts(built / "analyst.pdf"))
+    assert "/* brief.css */" not in (built / "analyst.html").read_text()
+    config.write_text(config.read_text().replace('stylesheet = ""', 'stylesheet = "gone.css"'))
+    missing = run("build", "-a", "analyst", "--project", project)
+    assert missing.exit_code != 0
+    assert missing.stderr.splitlines()[-1] == (
+        "Error: stylesheet 'gone.css' not found in templates/ or the package; fix "
+        "`stylesheet` in the audience's config, or set it to \"\" for none"
+    )

@@ -36,7 +36,7 @@ from .output import (
     sha256,
     write_files,
 )
-from .render import Attachment, Rendered, render_html, render_pdf
+from .render import Attachment, Rendered, render_html, render_pdf, stylesheet_source
 from .render import session as render_session
 from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
 from .validate import validate_project
@@ -244,6 +244,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     claim_map = claims(job.brief_id, curated, citations)
     rendered = render_pdf(
         html, config, label=label, archival=job.archival, as_of=brief.as_of,
+        stylesheet=stylesheet_source(env, curated.audience.stylesheet),
         attachments=evidence_files(project, curated, claim_map) if job.archival else (),
     )
     for warning in rendered.warnings:

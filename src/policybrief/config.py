@@ -32,6 +32,9 @@ class Audience:
     requires: tuple[str, ...] = ()  # brief fields this audience cannot do without
     allow_untranslated: bool = False  # a note lacking the brief's language: warn, not fail
     archival: bool = False  # PDF/A-3 with the evidence embedded, instead of PDF/UA
+    # The print styles, a file found like a template; parsed once per process and applied
+    # as the user-level stylesheet: any rule in the template's own <style> wins over it.
+    stylesheet: str = "brief.css"  # "" for none
 
 
 BRAND_FILE = "brand.toml"  # in the project's templates/
@@ -241,6 +244,10 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
         ),
         "allow_untranslated": (lambda v: isinstance(v, bool), "true or false"),
         "archival": (lambda v: isinstance(v, bool), "true or false"),
+        "stylesheet": (
+            lambda v: isinstance(v, str) and (v == "" or v.endswith(".css")),
+            'a name ending .css, or "" for none',
+        ),
     }
     for key, value in table.items():
         if key not in fields:
