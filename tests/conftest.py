@@ -204,7 +204,7 @@ def _install_audit_hook() -> None:
 def _allowed_roots(project: Path) -> tuple[Path, ...]:
     """The folders a build may read: the project, the policybrief package, the font
     packages, and the Python installation (standard library, site-packages)."""
-    from policybrief.render import _font_dirs
+    from policybrief.pdf import _font_dirs
 
     python = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib",
                                                     "platlib")}
@@ -214,11 +214,13 @@ def _allowed_roots(project: Path) -> tuple[Path, ...]:
 
 
 @pytest.fixture
-def audit(project: Path) -> Iterator[Audit]:
+def audit(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Audit]:
     """An Audit for the `project` fixture: `with audit: run(...)`; the test fails at
-    teardown listing every violation (see Audit)."""
+    teardown listing every violation (see Audit). The PDF process (prefork.py) is off,
+    so that the hook sees what the PDF side opens too."""
     from policybrief.cite import pandoc_path
 
+    monkeypatch.setenv("POLICYBRIEF_FORK", "0")
     _install_audit_hook()
     temp = os.path.realpath(tempfile.gettempdir())
     recorder = Audit(

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from conftest import Audit, write
 from policybrief import templating
-from policybrief.render import MAX_IMAGE_PIXELS, check_css, make_fetcher
+from policybrief.pdf import MAX_IMAGE_PIXELS, check_css, make_fetcher
 
 SOURCE = "sources/river-2024.yaml"
 TEXT_LINE = 15  # the line of notes[0].text (talks-resume) in the fixture's source

@@ -172,16 +172,18 @@ def test_two_builds_at_once_take_turns(project: Path) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+@pytest.mark.parametrize("jobs", ["-j2", "-j1"])
 @pytest.mark.parametrize(("signum", "code", "said"), [
     (signal.SIGTERM, 143, "Terminated; earlier outputs are intact."),
     (signal.SIGINT, 130, "Interrupted; earlier outputs are intact."),
 ])
 def test_sigterm_and_sigint_keep_earlier_outputs(
-    run: Callable[..., Result], project: Path, signum: int, code: int, said: str
+    run: Callable[..., Result], project: Path, signum: int, code: int, said: str, jobs: str
 ) -> None:
     """Stopped while rendering (well before any write), the build removes nothing and
-    leaves nothing, in build/ or in TMPDIR (the workers' font files and pandoc input);
-    the exit code says which signal stopped it."""
+    leaves nothing, in build/ or in TMPDIR (the font files and pandoc input of the
+    workers, -j2, or of the PDF process, -j1); the exit code says which signal stopped
+    it, and no process of the build is left."""
     assert run("build", "--project", project).exit_code == 0
     before = _outputs(project)
     write(project / "templates" / "executive.html.j2", STUCK)  # minutes of layout
@@ -190,11 +192,11 @@ def test_sigterm_and_sigint_keep_earlier_outputs(
     scratch = project.parent / "tmp"
     scratch.mkdir()
     process = subprocess.Popen(
-        [sys.executable, "-m", "policybrief", "build", "--force", "-j2", "--project",
+        [sys.executable, "-m", "policybrief", "build", "--force", jobs, "--project",
          str(project)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TMPDIR": str(scratch)},
+        env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True,
     )
-    deadline = time.monotonic() + 60  # stopped once a worker has its font files
+    deadline = time.monotonic() + 60  # stopped once a process has its font files
     while not any(scratch.rglob("weasyprint-*")) and time.monotonic() < deadline:
         time.sleep(0.1)
     process.send_signal(signum)
@@ -204,3 +206,5 @@ def test_sigterm_and_sigint_keep_earlier_outputs(
     assert "Traceback" not in stderr
     assert _outputs(project) == before
     assert list(scratch.iterdir()) == []
+    with pytest.raises(ProcessLookupError):  # the group: no worker or PDF process left
+        os.killpg(process.pid, 0)

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, prefork
 from .cite import format_citations, style_path
 from .config import Config
 from .curate import CuratedBrief, curate
@@ -36,8 +36,9 @@ from .output import (
     sha256,
     write_files,
 )
-from .render import Attachment, Rendered, render_html, render_pdf, stylesheet_source
-from .render import session as render_session
+from .pdf import Attachment, Rendered
+from .pdf import session as render_session
+from .render import render_html, stylesheet_source
 from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
 from .validate import validate_project
 from .weasy import import_weasyprint
@@ -228,7 +229,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     brief = project.briefs[job.brief_id].model
     label = job.label
     curated = curate(project, brief, config.audiences[job.audience])
-    warming = _import_weasyprint_meanwhile()
+    warming = None if prefork.active() else _import_weasyprint_meanwhile()
     citations = format_citations(curated, config)
     if warming is not None:
         warming.join()
@@ -242,7 +243,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     )
     html = render_html(env, curated, citations, config)
     claim_map = claims(job.brief_id, curated, citations)
-    rendered = render_pdf(
+    rendered = prefork.render_pdf(
         html, config, label=label, archival=job.archival, as_of=brief.as_of,
         stylesheet=stylesheet_source(env, curated.audience.stylesheet),
         attachments=evidence_files(project, curated, claim_map) if job.archival else (),
@@ -364,6 +365,8 @@ def _render_all(
     with render_session():
         if jobs > 1 and len(pending) > 1:
             import multiprocessing  # only here: 20 ms to import
+
+            prefork.stop()  # each worker imports WeasyPrint itself
 
             context = multiprocessing.get_context("fork")
             with context.Pool(min(jobs, len(pending)), initializer=_worker_init,

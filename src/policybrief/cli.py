@@ -173,19 +173,25 @@ def build(
     if replayed is not None:  # nothing changed since a build that succeeded
         built, unchanged, failed = [], replayed, []
     else:
-        from .build import build as run_build
+        from . import prefork
 
-        with click.progressbar(length=1, label="building", file=sys.stderr,
-                               hidden=not interactive) as bar:
+        prefork.start()  # imports WeasyPrint meanwhile, in a process of its own
+        try:
+            from .build import build as run_build
 
-            def advance(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(1)
+            with click.progressbar(length=1, label="building", file=sys.stderr,
+                                   hidden=not interactive) as bar:
 
-            result = run_build(config, brief_ids, audiences, archival,
-                               jobs=jobs or os.cpu_count() or 1, force=force,
-                               shard=shard or (1, 1), progress=advance,
-                               fingerprint=fingerprint)
+                def advance(done: int, total: int) -> None:
+                    bar.length = total
+                    bar.update(1)
+
+                result = run_build(config, brief_ids, audiences, archival,
+                                   jobs=jobs or os.cpu_count() or 1, force=force,
+                                   shard=shard or (1, 1), progress=advance,
+                                   fingerprint=fingerprint)
+        finally:
+            prefork.stop()
         built, failed = result.built, result.failed
         unchanged = [j.label for j in result.unchanged]
     build_dir = config.build_dir.relative_to(config.root)

@@ -93,17 +93,18 @@ class BudgetError(BriefError):
 
 
 class TemplateError(BriefError):
-    """Raised by templating.py/render.py when a template is missing or fails to render."""
+    """Raised by templating.py, render.py and pdf.py when a template is missing, fails
+    to render, or makes HTML that cannot be a PDF/UA."""
 
 
 class PolicyError(BriefError):
-    """Raised by render.py when a document asked for a resource the fetcher refused."""
+    """Raised by pdf.py when a document asked for a resource the fetcher refused."""
 
     exit_code = EXIT_POLICY
 
 
 class RenderError(BriefError):
-    """Raised by render.py when WeasyPrint fails, or warns under --strict."""
+    """Raised by pdf.py when WeasyPrint fails, or warns under --strict."""
 
     exit_code = EXIT_RENDER
 

@@ -255,7 +255,7 @@ class MarkdownProblem:
 
 def _image_problem(src: str, base: str, root: Path) -> MarkdownProblem | None:
     if _DATA_IMAGE.match(src):
-        return None  # self-contained; MAX_IMAGE_PIXELS in render.py bounds its size
+        return None  # self-contained; MAX_IMAGE_PIXELS in pdf.py bounds its size
     shown = repr(src if len(src) <= 80 else src[:77] + "...")
     if src[:5].lower() == "data:":
         return MarkdownProblem("outside", f"image {shown} is inline data, not PNG/JPEG/GIF/WebP")
