@@ -28,7 +28,9 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import BriefError, RenderError
+import click
+
+from .errors import RenderError
 
 if TYPE_CHECKING:
     from .config import Config
@@ -139,7 +141,7 @@ def _serve(channel: socket.socket, folder: str) -> None:
                 try:
                     reply: tuple[str, Any] = ("ok", pdf.render_pdf(html, config, **options))
                     log.debug("%s: PDF made in the PDF process", options.get("label", ""))
-                except BriefError as exc:
+                except click.ClickException as exc:  # BriefError, or a usage error
                     reply = ("error", exc)
                 except Exception as exc:  # noqa: BLE001 - a bug: reported as the target's
                     label = options.get("label", "")
