@@ -46,7 +46,7 @@ from policybrief.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 from policybrief.output import write_files
 
 EPOCH = "1700000000"  # a fixed SOURCE_DATE_EPOCH: the build is then byte-reproducible
-BUILD = ("build", "--force", "-j2")
+BUILD = ("build", "--force")
 SEED = int(os.environ.get("PB_FAULT_SEED", "20240401"))
 TMP_NAME = re.compile(r"\..+\.tmp")  # output.write_atomic's `.<name>.XXXXXXXX.tmp`
 # Build state, not an output: it must be whole (written atomically), but it holds a
@@ -87,8 +87,9 @@ def _environ(tmpdir: Path) -> dict[str, str]:
     return env
 
 
-def _command(root: Path) -> list[str]:
-    return [sys.executable, "-m", "policybrief", *BUILD, "--project", str(root)]
+def _command(root: Path, jobs: int = 2) -> list[str]:
+    """-j2: worker processes; -j1: the main process and its PDF process (prefork.py)."""
+    return [sys.executable, "-m", "policybrief", *BUILD, f"-j{jobs}", "--project", str(root)]
 
 
 def _sha256(data: bytes) -> str:
@@ -291,7 +292,7 @@ def _change_number(fraction: float, outputs: int) -> int:
 
 
 def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
-              delay: float, fresh: bool) -> Trial:
+              delay: float, fresh: bool, jobs: int = 2) -> Trial:
     """Build reference.root, send sig at the trial's moment, and check what is left."""
     root, build = reference.root, reference.root / "build"
     trial = Trial(index, sig, phase, delay, fresh, outputs=len(reference.files))
@@ -302,7 +303,7 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
     tmpdir.mkdir()
     stderr_path = root.parent / f"stderr-{index}"
     with open(stderr_path, "wb") as stderr:  # a file, not a pipe: workers may hold it open
-        proc = subprocess.Popen(_command(root), env=_environ(tmpdir),
+        proc = subprocess.Popen(_command(root, jobs), env=_environ(tmpdir),
                                 stdout=subprocess.DEVNULL, stderr=stderr,
                                 start_new_session=True)
     try:
@@ -390,13 +391,15 @@ def span(reference: Reference, phase: str) -> float:
 
 def run_trials(reference: Reference, sig: signal.Signals, count: int, seed: int,
                phase: str = "build", first: int = 0,
-               report: Callable[[Trial], None] | None = None) -> Iterator[Trial]:
+               report: Callable[[Trial], None] | None = None, jobs: int = 2,
+               ) -> Iterator[Trial]:
     """count trials with sig at seeded random moments of a phase ("build" or "writes"),
     alternating between an empty build/ and the previous trial's state."""
-    rng = random.Random(f"{seed}-{sig.name}-{phase}")
+    rng = random.Random(f"{seed}-{sig.name}-{phase}-{jobs}")
     for offset, delay in enumerate(delays(count, span(reference, phase), rng)):
         index = first + offset
-        trial = run_trial(reference, index, sig, phase, delay, fresh=index % 2 == 0)
+        trial = run_trial(reference, index, sig, phase, delay, fresh=index % 2 == 0,
+                          jobs=jobs)
         if report:
             report(trial)
         yield trial
@@ -453,6 +456,17 @@ def test_sigterm_at_random_moments(reference: Reference) -> None:
     trials = list(run_trials(reference, signal.SIGTERM, 2, SEED))
     trials += run_trials(reference, signal.SIGTERM, 1, SEED, "writes", first=2)
     _assert_trials(trials)
+
+
+def test_one_process_and_its_pdf_process_at_random_moments(reference: Reference) -> None:
+    """-j1, where the PDF process (prefork.py) makes the PDFs: SIGKILL to the group, and
+    SIGINT and SIGTERM to the main process, hold as with workers, and after SIGINT and
+    SIGTERM nothing is left in TMPDIR."""
+    trials = list(run_trials(reference, signal.SIGKILL, 4, SEED, jobs=1))
+    trials += run_trials(reference, signal.SIGINT, 2, SEED, first=4, jobs=1)
+    trials += run_trials(reference, signal.SIGTERM, 2, SEED, first=6, jobs=1)
+    _assert_trials(trials)
+    assert [t.tmp_left for t in trials if t.signal != signal.SIGKILL] == [[]] * 4
 
 
 def test_interrupt_as_temporary_is_made_leaves_none(
