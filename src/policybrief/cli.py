@@ -175,8 +175,8 @@ def build(
     else:
         from . import prefork
 
-        prefork.start()  # imports WeasyPrint meanwhile, in a process of its own
         try:
+            prefork.start()  # imports WeasyPrint meanwhile, in a process of its own
             from .build import build as run_build
 
             with click.progressbar(length=1, label="building", file=sys.stderr,

@@ -66,8 +66,9 @@ def _write_temp(path: Path, data: bytes, temps: list[tuple[str, Path]]) -> None:
 
 
 @contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back (they arrive just after) while files are renamed."""
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (they arrive just after) while files are renamed, or
+    while a temporary folder is made and recorded, or removed."""
     held = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
@@ -89,7 +90,7 @@ def write_files(files: dict[Path, bytes]) -> None:
     try:
         for path, data in files.items():
             _write_temp(path, data, temps)
-        with _signals_held():
+        with signals_held():
             while temps:
                 tmp, path = temps[0]
                 try:

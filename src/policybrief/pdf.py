@@ -31,6 +31,7 @@ import click
 
 from .config import Config
 from .errors import PolicyError, RenderError, TemplateError
+from .output import signals_held
 
 if TYPE_CHECKING:
     from weasyprint.urls import URLFetcherResponse
@@ -414,17 +415,21 @@ def session() -> Iterator[None]:
     stopped by a signal or recycled by the pool left there.
     """
     global _KEPT
-    folder = tempfile.mkdtemp(prefix="policybrief-run-")
-    previous, tempfile.tempdir = tempfile.tempdir, folder  # inherited by forked workers
-    _KEPT = {}
+    folder, previous = None, tempfile.tempdir
     try:
+        with signals_held():  # a Ctrl-C now would leave the folder unknown
+            folder = tempfile.mkdtemp(prefix="policybrief-run-")
+            tempfile.tempdir = folder  # inherited by forked workers
+            _KEPT = {}
         yield
     finally:
-        for warm in _KEPT.values():
-            warm.close()
-        _KEPT = None
-        tempfile.tempdir = previous
-        shutil.rmtree(folder, ignore_errors=True)
+        with signals_held():
+            for warm in (_KEPT or {}).values():
+                warm.close()
+            _KEPT = None
+            tempfile.tempdir = previous
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .errors import RenderError
+from .output import signals_held
 
 if TYPE_CHECKING:
     from .config import Config
@@ -60,26 +61,27 @@ def start() -> None:
         return
     if os.environ.get("POLICYBRIEF_FORK", "1") == "0":
         return
-    folder = tempfile.mkdtemp(prefix="policybrief-pdf-")
-    ours, theirs = socket.socketpair()
-    try:
-        pid = os.fork()
-    except OSError as exc:  # no memory or process slots left: render here
-        log.debug("no PDF process (%s)", exc)
-        ours.close()
-        theirs.close()
-        shutil.rmtree(folder, ignore_errors=True)
-        return
-    if pid == 0:  # the PDF process: never returns into the caller's code
-        code = 1
+    with signals_held():  # until it is recorded, for stop() to end it and remove its folder
+        folder = tempfile.mkdtemp(prefix="policybrief-pdf-")
+        ours, theirs = socket.socketpair()
         try:
+            pid = os.fork()
+        except OSError as exc:  # no memory or process slots left: render here
+            log.debug("no PDF process (%s)", exc)
             ours.close()
-            _serve(theirs, folder)
-            code = 0
-        finally:
-            os._exit(code)
-    theirs.close()
-    _CURRENT = _Process(pid, ours, folder, os.getpid())
+            theirs.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        if pid == 0:  # the PDF process: never returns into the caller's code
+            code = 1
+            try:
+                ours.close()
+                _serve(theirs, folder)
+                code = 0
+            finally:
+                os._exit(code)
+        theirs.close()
+        _CURRENT = _Process(pid, ours, folder, os.getpid())
 
 
 def active() -> bool:
@@ -90,16 +92,17 @@ def active() -> bool:
 def stop() -> None:
     """End the PDF process (at once, even mid-render) and remove its temporary files."""
     global _CURRENT
-    process, _CURRENT = _CURRENT, None
-    if process is None or process.parent != os.getpid():
-        return
-    process.channel.close()
-    try:
-        os.kill(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    os.waitpid(process.pid, 0)
-    shutil.rmtree(process.folder, ignore_errors=True)
+    with signals_held():
+        process, _CURRENT = _CURRENT, None
+        if process is None or process.parent != os.getpid():
+            return
+        process.channel.close()
+        try:
+            os.kill(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(process.pid, 0)
+        shutil.rmtree(process.folder, ignore_errors=True)
 
 
 def render_pdf(html: str, config: Config, **options: Any) -> Rendered:
@@ -129,6 +132,7 @@ def render_pdf(html: str, config: Config, **options: Any) -> Rendered:
 def _serve(channel: socket.socket, folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # start()
     tempfile.tempdir = folder
     try:
         from . import pdf
