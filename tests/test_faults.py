@@ -347,6 +347,10 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
         temporary_ok=sig == signal.SIGKILL and trial.returncode != 0)
     complete = trial.done_at_signal
     early = phase == "build" and delay < 1.25 * reference.startup_seconds
+    # Ctrl-C while CPython itself starts `-m policybrief` (before any of our code): it
+    # prints "Could not import runpy module" and exits 1 (soak, seed 8, trial 40).
+    in_runpy = early and sig == signal.SIGINT and trial.returncode == 1 and (
+        trial.stderr.startswith("Could not import runpy module"))
     if trial.returncode == 0:
         have = {p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file()}
         missing = sorted(set(reference.files) - have)
@@ -354,7 +358,7 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
             trial.problems.append(f"exit 0, but missing: {', '.join(missing)}")
         if trial.signalled and not complete and sig != signal.SIGKILL:
             trial.problems.append(f"{sig.name} was lost: the build went on to the end")
-    elif trial.returncode != EXPECTED[sig] and not (
+    elif trial.returncode != EXPECTED[sig] and not in_runpy and not (
         trial.returncode == -sig and (early or complete)
     ):
         trial.problems.append(f"exit {trial.returncode}, not {EXPECTED[sig]}")
@@ -362,7 +366,7 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
         if complete and _late_interrupt(trial.stderr):
             trial.notes.append("a traceback of the signal at interpreter exit: "
                                + trial.stderr.strip().replace("\n", " | "))
-        elif not (early and trial.returncode == -sig):  # KeyboardInterrupt in an import
+        elif not (early and trial.returncode == -sig) and not in_runpy:  # in an import
             trial.problems.append("a traceback on stderr")
     return trial
 
