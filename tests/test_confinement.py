@@ -625,6 +625,26 @@ def test_huge_css_values_anywhere(
     )
 
 
+@pytest.mark.parametrize(
+    ("css", "code", "said"),
+    [
+        ("p { width: 1e300px }", 4, "CSS `width: 1e300px`: 1e300px is over the limit of "
+         "10000; use a value within the limit"),
+        ('@import url("file:///etc/passwd");', 3, "refused to load file:///etc/passwd; notes "
+         "and templates may only use files inside the project (no network, no other files)"),
+    ],
+)
+def test_the_audience_stylesheet_is_checked_and_confined(
+    run: Callable[..., Result], project: Path, audit: Audit, css: str, code: int, said: str
+) -> None:
+    """brief.css, parsed once per process outside the HTML, has the same limits and the
+    same fetcher as the document's own styles."""
+    write(project / "templates" / "brief.css", css)
+    result = run("build", "-j1", "-a", "analyst", "--project", project)
+    assert result.exit_code == code
+    assert result.stderr == f"Error: river-talks/analyst: stylesheet brief.css: {said}\n"
+
+
 def test_css_limits_leave_ordinary_styles_alone() -> None:
     assert check_css(
         "p { width: calc(100% - 20mm); z-index: 2147483647; columns: 2; font-size: 11pt; "

@@ -378,12 +378,13 @@ class _Warm:
         self.fonts = FontConfiguration()
         self.parsed: dict[Stylesheet, tuple[Any, list[str]]] = {}
 
-    def sheet(self, stylesheet: Stylesheet, config: Config, messages: list[str]) -> Any:
+    def sheet(self, stylesheet: Stylesheet, config: Config, messages: list[str],
+              target: str) -> Any:
         """The stylesheet parsed (once); what WeasyPrint said of it goes to messages."""
         from weasyprint import CSS
 
         if stylesheet not in self.parsed:
-            label = f"stylesheet {stylesheet.name}"
+            label = f"{target}: stylesheet {stylesheet.name}"
             refused: list[str] = []
             _raise_refusals(label, [], list(check_css(stylesheet.text)))
             unsafe: list[str] = []
@@ -483,7 +484,7 @@ def render_pdf(
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     with _warm() as warm, _weasyprint_warnings() as messages, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        sheets = [warm.sheet(stylesheet, config, messages)
+        sheets = [warm.sheet(stylesheet, config, messages, label)
                   for stylesheet in (Stylesheet("bundled fonts", font_css()), stylesheet)
                   if stylesheet.text]
         try:
