@@ -258,21 +258,15 @@ class _Collect(logging.Handler):
 
 
 @contextmanager
-def _weasyprint_warnings(alone: bool = False) -> Iterator[list[str]]:
-    """Collect what WeasyPrint logs (it warns about bad CSS instead of raising); alone:
-    only here, not also in an enclosing collection."""
+def _weasyprint_warnings() -> Iterator[list[str]]:
+    """Collect what WeasyPrint logs (it warns about bad CSS instead of raising)."""
     handler = _Collect()
     logger = logging.getLogger("weasyprint")
-    others = logger.handlers[:] if alone else []
-    for other in others:
-        logger.removeHandler(other)
     logger.addHandler(handler)
     try:
         yield handler.messages
     finally:
         logger.removeHandler(handler)
-        for other in others:
-            logger.addHandler(other)
 
 
 PDF_UA = "pdf/ua-1"  # every target: tagged, titled, language set (PDF/UA-1)
@@ -388,7 +382,7 @@ class _Warm:
             refused: list[str] = []
             _raise_refusals(label, [], list(check_css(stylesheet.text)))
             unsafe: list[str] = []
-            with _weasyprint_warnings(alone=True) as said:
+            with _weasyprint_warnings() as said:
                 css = CSS(
                     string=stylesheet.text, font_config=self.fonts,
                     base_url=config.templates_dir.resolve().as_uri() + "/",
@@ -482,37 +476,40 @@ def render_pdf(
     # Decompression bombs: Pillow refuses images over 2 * MAX_IMAGE_PIXELS and only warns
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    with _warm() as warm, _weasyprint_warnings() as messages, warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        sheets = [warm.sheet(stylesheet, config, messages, label)
-                  for stylesheet in (Stylesheet("bundled fonts", font_css()), stylesheet)
-                  if stylesheet.text]
-        try:
-            document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
-                stylesheets=sheets, font_config=warm.fonts,
-            )
-            # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
-            # for archival files (which need one), the brief's as-of date.
-            moment = source_date(as_of if archival else None)
-            if moment is not None:
-                stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-                document.metadata.created = document.metadata.modified = stamp
-            files = [
-                PdfAttachment(
-                    file_obj=io.BytesIO(a.data), name=a.name, description=a.description,
-                    created=moment, modified=moment, relationship="Data",
-                    url_fetcher=fetcher,
+    with _warm() as warm:
+        said: list[str] = []  # what WeasyPrint said of the stylesheets when it parsed them
+        sheets = [warm.sheet(sheet, config, said, label)
+                  for sheet in (Stylesheet("bundled fonts", font_css()), stylesheet)
+                  if sheet.text]
+        with _weasyprint_warnings() as messages, warnings.catch_warnings():
+            messages.extend(said)
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+                    stylesheets=sheets, font_config=warm.fonts,
                 )
-                for a in attachments
-            ] if archival else []
-            pdf = document.write_pdf(
-                pdf_variant=PDF_A if archival else PDF_UA, attachments=files
-            )
-        except (PolicyError, RenderError, click.UsageError):
-            raise
-        except Exception as exc:
-            problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
-            raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
+                # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
+                # for archival files (which need one), the brief's as-of date.
+                moment = source_date(as_of if archival else None)
+                if moment is not None:
+                    stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    document.metadata.created = document.metadata.modified = stamp
+                files = [
+                    PdfAttachment(
+                        file_obj=io.BytesIO(a.data), name=a.name, description=a.description,
+                        created=moment, modified=moment, relationship="Data",
+                        url_fetcher=fetcher,
+                    )
+                    for a in attachments
+                ] if archival else []
+                pdf = document.write_pdf(
+                    pdf_variant=PDF_A if archival else PDF_UA, attachments=files
+                )
+            except (PolicyError, RenderError, click.UsageError):
+                raise
+            except Exception as exc:
+                problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
+                raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
     _raise_refusals(label, refused, unsafe)
     if config.strict and messages:
         raise RenderError(
