@@ -139,9 +139,9 @@ def test_timeline_uses_the_name_in_force_and_check_warns(
     assert svg is not None
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", svg.group(0))
     assert labels == ["1 June 2020", "Treaty preparatory meeting in Nur-Sultan",
-                      "12–13 Mar 2024", "Treaty talks resume in Almaty"]
+                      "12\u2009–\u200913 March 2024", "Treaty talks resume in Almaty"]
     assert "<desc id=\"timeline-desc\">1 June 2020: Treaty preparatory meeting in Nur-Sultan; " \
-        "12–13 Mar 2024: Treaty talks resume in Almaty</desc>" in html
+        "12\u2009–\u200913 March 2024: Treaty talks resume in Almaty</desc>" in html
     text = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
     assert "Treaty preparatory meeting in Nur-Sultan" in text
 

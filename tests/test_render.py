@@ -36,8 +36,8 @@ def test_pdf_reads_back(built: Path) -> None:
     assert "4. Sagyntay, ‘River Treaty Talks Resume in Almaty’, para. 5." in text
     entry = "Sagyntay, Aru. ‘River Treaty Talks Resume in Almaty’. Steppe Herald, 14 March 2024."
     assert entry in text  # the bibliography entry
-    assert "12–13 Mar 2024 Treaty talks resume in Almaty Sagyntay, ‘River Treaty Talks Resume in " \
-        "Almaty’, para. 1." in text
+    assert "12 – 13 March 2024 Treaty talks resume in Almaty Sagyntay, ‘River Treaty Talks " \
+        "Resume in Almaty’, para. 1." in text
     assert "Page 1 of 2" in text and "Page 2 of 2" in text
 
 

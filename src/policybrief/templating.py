@@ -16,7 +16,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_interval, format_skeleton
+from babel.dates import format_date, format_skeleton
 from babel.lists import format_list
 from jinja2 import (
     ChoiceLoader,
@@ -117,7 +117,34 @@ def format_span(start: PartialDate, end: PartialDate | None, language: str = "en
         return format_when(start, language)
     if start.day is None or end.day is None:
         return f"{format_when(start, language)} – {format_when(end, language)}"
-    return str(format_interval(start.start, end.start, "yMMMMd", locale=_locale(language)))
+    return _interval(start.start, end.start, _locale(language))
+
+
+_QUOTED = re.compile(r"('[^']*')")  # literal text in a CLDR pattern
+_ABBREVIATED_MONTH = re.compile(r"(?<![ML])([ML])\1\1(?![ML])")  # MMM or LLL, not MMMM
+
+
+def _widen(pattern: str) -> str:
+    """A CLDR pattern with abbreviated months made full ('MMM' -> 'MMMM'), literals kept."""
+    return "".join(
+        part if part.startswith("'") else _ABBREVIATED_MONTH.sub(r"\1\1\1\1", part)
+        for part in _QUOTED.split(pattern)
+    )
+
+
+def _interval(start: dt.date, end: dt.date, locale: Locale) -> str:
+    """Two days as a range with the months in full: '23–24 January 2017'.
+
+    CLDR has interval patterns for yMMMd, not yMMMMd. Its skeleton-matching rule says a
+    matched pattern's fields take the requested width, so 'Mar' becomes 'March'; Babel's
+    format_interval skips that step and prints the abbreviation (#12, #16).
+    """
+    formats = locale.interval_formats["yMMMd"]  # every locale has it, from CLDR's root
+    field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
+    return "".join(
+        format_date(day, _widen(piece), locale=locale)
+        for piece, day in zip(formats[field], (start, end), strict=True)
+    )
 
 
 def format_names(names: Sequence[Name], language: str = "en") -> str:
