@@ -224,10 +224,48 @@ def check_css(text: str, declarations_only: bool = False) -> tuple[str, ...]:
     return tuple(problems)
 
 
-# WeasyPrint notices about the machine, not the document: not warnings under --strict.
-# (Without the system's libharfbuzz-subset it subsets with fontTools, which works and,
-# with the static bundled fonts, is no slower.)
-_MACHINE_NOTICES = ("Using fontTools instead of HarfBuzz-Subset",)
+def _subset_font(font: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
+    """WeasyPrint's Font.subset, made the same on every machine (#12).
+
+    WeasyPrint subsets each embedded font with the system's HarfBuzz-subset library where
+    it is installed and with fontTools where it is not, so the bytes of a PDF depended on
+    the machine (and on its HarfBuzz version); and fontTools stamps the wall clock into
+    each font's head table unless SOURCE_DATE_EPOCH is set, so two builds a second apart
+    differed. Here fontTools, at the version requirements.lock pins, always subsets, with
+    WeasyPrint's own options, and the head table keeps the font file's own dates.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont, TTLibError
+
+    if not to_unicode:
+        return
+    options = subset.Options(
+        retain_gids=True, passthrough_tables=True, ignore_missing_glyphs=True,
+        hinting=hinting, desubroutinize=True, notdef_outline=bool(font.missing),
+    )
+    options.drop_tables += ["GSUB", "GPOS", "SVG"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(gids=to_unicode)
+    try:
+        ttfont = TTFont(io.BytesIO(font.file_content), fontNumber=font.index,
+                        recalcTimestamp=False)
+        subsetter.subset(ttfont)
+    except TTLibError as exc:  # WeasyPrint's own handling: the font goes in whole
+        logging.getLogger("weasyprint").warning(
+            "Unable to subset %r with fontTools: %s", font.family, exc
+        )
+        return
+    out = io.BytesIO()
+    ttfont.save(out)
+    font.file_content = out.getvalue()
+
+
+@cache
+def _subset_fonts_alike() -> None:
+    """Install _subset_font in this process's WeasyPrint (once)."""
+    from weasyprint.pdf.fonts import Font
+
+    Font.subset = _subset_font
 
 
 def _explain(value: object) -> object:
@@ -250,11 +288,7 @@ class _Collect(logging.Handler):
             isinstance(a, BaseException) for a in record.args
         ):  # "Failed to load image at %r: %s" with an ImageLoadingError that says nothing
             record.args = tuple(_explain(a) for a in record.args)
-        message = " ".join(record.getMessage().split())
-        if message.startswith(_MACHINE_NOTICES):
-            log.debug("WeasyPrint: %s", message)
-        else:
-            self.messages.append(message)
+        self.messages.append(" ".join(record.getMessage().split()))
 
 
 @contextmanager
@@ -476,6 +510,7 @@ def render_pdf(
     # Decompression bombs: Pillow refuses images over 2 * MAX_IMAGE_PIXELS and only warns
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    _subset_fonts_alike()
     with _warm() as warm:
         said: list[str] = []  # what WeasyPrint said of the stylesheets when it parsed them
         sheets = [warm.sheet(sheet, config, said, label)
