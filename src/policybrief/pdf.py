@@ -224,40 +224,45 @@ def check_css(text: str, declarations_only: bool = False) -> tuple[str, ...]:
     return tuple(problems)
 
 
+# Tables WeasyPrint's own HarfBuzz subsetting drops: the PDF needs none of them.
+_DROP_TABLES = ("BASE", "DSIG", "EBDT", "EBLC", "EBSC", "GPOS", "GSUB", "JSTF", "LTSH",
+                "PCLT", "SVG ")
+
+
 def _subset_font(font: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
     """WeasyPrint's Font.subset, made the same on every machine (#12).
 
     WeasyPrint subsets each embedded font with the system's HarfBuzz-subset library where
-    it is installed and with fontTools where it is not, so the bytes of a PDF depended on
-    the machine (and on its HarfBuzz version); and fontTools stamps the wall clock into
-    each font's head table unless SOURCE_DATE_EPOCH is set, so two builds a second apart
-    differed. Here fontTools, at the version requirements.lock pins, always subsets, with
-    WeasyPrint's own options, and the head table keeps the font file's own dates.
+    it is installed and with fontTools where it is not. So the bytes of a PDF depended on
+    the machine: on the system's HarfBuzz version, and, through fontTools, on the clock,
+    which it stamps into each font's head table unless SOURCE_DATE_EPOCH is set. Here the
+    HarfBuzz inside uharfbuzz, at the version requirements.lock pins, always subsets, in
+    WeasyPrint's two steps and with its flags; the head table keeps the font's own dates.
     """
-    from fontTools import subset
-    from fontTools.ttLib import TTFont, TTLibError
+    import uharfbuzz as hb
 
     if not to_unicode:
         return
-    options = subset.Options(
-        retain_gids=True, passthrough_tables=True, ignore_missing_glyphs=True,
-        hinting=hinting, desubroutinize=True, notdef_outline=bool(font.missing),
-    )
-    options.drop_tables += ["GSUB", "GPOS", "SVG"]
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(gids=to_unicode)
+    flags = hb.SubsetFlags.PASSTHROUGH_UNRECOGNIZED | hb.SubsetFlags.DESUBROUTINIZE
+    if font.missing:
+        flags |= hb.SubsetFlags.NOTDEF_OUTLINE
+    # First the glyphs used, at their own ids (the PDF's text refers to glyphs by id) ...
+    used = hb.SubsetInput()
+    used.glyph_set.update(sorted(to_unicode))
+    used.flags = flags | hb.SubsetFlags.RETAIN_GIDS
+    dropped = used.sets(hb.SubsetInputSets.DROP_TABLE_TAG)
+    for tag in _DROP_TABLES:
+        dropped.add(int.from_bytes(tag.encode("ascii"), "big"))
+    # ... then the empty glyphs after the last one used go.
+    upto = hb.SubsetInput()
+    upto.glyph_set.update(range(max(to_unicode) + 1))
+    upto.flags = flags if hinting else flags | hb.SubsetFlags.NO_HINTING
     try:
-        ttfont = TTFont(io.BytesIO(font.file_content), fontNumber=font.index,
-                        recalcTimestamp=False)
-        subsetter.subset(ttfont)
-    except TTLibError as exc:  # WeasyPrint's own handling: the font goes in whole
-        logging.getLogger("weasyprint").warning(
-            "Unable to subset %r with fontTools: %s", font.family, exc
-        )
-        return
-    out = io.BytesIO()
-    ttfont.save(out)
-    font.file_content = out.getvalue()
+        face = hb.Face(hb.Blob(font.file_content), font.index)
+        font.file_content = hb.subset(hb.subset(face, used), upto).blob.data
+    except RuntimeError:  # WeasyPrint's own handling: the font goes in whole, with a warning
+        logging.getLogger("weasyprint").warning("Unable to subset %r with HarfBuzz",
+                                                font.family)
 
 
 @cache
