@@ -1,10 +1,11 @@
 """`brief manifest merge`: shard build folders merge into what one full build writes,
 and inconsistent shards are refused; each brief's claims.json follows one rule in full,
-incremental, sharded and merged builds."""
+incremental, sharded and merged builds; the release job merges rather than rebuilds."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from ruamel.yaml import YAML
 
-from conftest import FIXTURES, TALKING_POINTS
+from conftest import FIXTURES, REPO, TALKING_POINTS
 from policybrief import merge, models
 from policybrief.cli import cli
 
@@ -370,3 +372,61 @@ def test_an_incremental_build_keeps_the_analysts_claims(
             "unchanged build/river-talks/talking-points.pdf",
         ], damage
         assert claims.read_bytes() == analysts and record() == "river-talks/analyst"
+
+
+# --- the release job -------------------------------------------------------------------
+
+
+def _release_steps() -> list[dict[str, object]]:
+    workflow = YAML(typ="safe").load((REPO / ".github" / "workflows" / "briefs.yml").read_text())
+    steps: list[dict[str, object]] = workflow["jobs"]["release"]["steps"]
+    return steps
+
+
+def test_the_release_job_publishes_the_merged_shards(
+    builds: Builds, tmp_path: Path
+) -> None:
+    """Run the release job's steps after the download, as GitHub would: the shards'
+    folders where download-artifact puts them, a stand-in `gh` that records its
+    arguments. Every asset is there and has its own name, and the build folder it
+    publishes is the full build's."""
+    steps = _release_steps()
+    download = next(i for i, s in enumerate(steps)
+                    if str(s.get("uses", "")).startswith("actions/download-artifact@"))
+    where = steps[download]["with"]
+    assert isinstance(where, dict) and where["pattern"] == "briefs-*"
+    work = tmp_path / "runner"
+    for index, folder in enumerate((builds.shard1, builds.shard2, builds.empty)):
+        shutil.copytree(folder, work / where["path"] / f"briefs-{index}")  # upload's name
+    (work / ".venv").symlink_to(sys.prefix)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$GH_ARGS"\n')
+    (bin_dir / "gh").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "GH_ARGS": str(tmp_path / "gh-args")}
+    for step in steps[download + 1:]:
+        script = str(step["run"])
+        variables = {k: str(v) for k, v in dict(step.get("env", {})).items()}  # type: ignore[call-overload]
+        for name, value in (("github.ref_name", "v1.2"), ("github.token", "token")):
+            script = script.replace("${{ " + name + " }}", value)
+            variables = {k: v.replace("${{ " + name + " }}", value) for k, v in variables.items()}
+        assert "${{" not in script + "".join(variables.values()), script
+        done = subprocess.run(["bash", "-e", "-c", script], cwd=work, env={**env, **variables},
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert _files(work / "build") == _files(builds.full)
+    args = (tmp_path / "gh-args").read_text().splitlines()
+    assert args[:2] == ["release", "create"] and args[2] == "v1.2"
+    assets = [a for a in args if (work / a).is_file()]
+    names = [Path(a).name for a in assets]
+    assert len(set(names)) == len(names), names  # release assets have no folders
+    assert "build/manifest.json" in assets and "build/SHA256SUMS" in assets
+    published = {(work / a).read_bytes() for a in assets}
+    for pdf in (builds.full).rglob("*.pdf"):
+        assert pdf.read_bytes() in published, pdf
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    tarball = next(a for a in assets if a.endswith(".tar.gz"))
+    subprocess.run(["tar", "-xzf", str(work / tarball), "-C", str(unpacked)], check=True)
+    assert _files(unpacked) == _files(builds.full)
