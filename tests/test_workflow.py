@@ -72,3 +72,11 @@ def test_ci_checks_the_evidence_strictly() -> None:
     script = (REPO / ".ci" / "run").read_text()
     assert ".venv/bin/brief check --strict\n" in script
     assert ".venv/bin/brief build --strict\n" in script and "[ -d" not in script
+
+
+def test_the_release_job_merges_the_shards_and_does_not_rebuild() -> None:
+    workflow = (REPO / ".github" / "workflows" / "briefs.yml").read_text()
+    release = workflow[workflow.index("\n  release:\n"):]
+    assert "uses: actions/download-artifact@v4" in release
+    assert ".venv/bin/brief manifest merge shards/briefs-* --into build" in release
+    assert "brief build" not in release

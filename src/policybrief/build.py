@@ -28,8 +28,13 @@ from .evidence import check_evidence, claims
 from .fastpath import Fingerprint, input_files, installed_versions
 from .load import PLACES_FILE, Project, load_project
 from .output import (
+    CLAIMS,
+    MANIFEST,
     check_writable,
+    claims_record,
+    intact_claims,
     manifest_files,
+    preferred_claims,
     project_lock,
     read_manifest,
     remove_stale_temporaries,
@@ -339,7 +344,10 @@ def build(
     with project_lock(config.root):
         remove_stale_temporaries(config.build_dir)
         previous = read_manifest(config.build_dir)
-        unchanged = [] if force else [j for j in todo if _is_current(config, previous, j)]
+        due = _claims_due(config, project, previous, todo)
+        unchanged = [] if force else [
+            j for j in todo if _is_current(config, previous, j) and j.label not in due
+        ]
         pending = [j for j in todo if j not in unchanged]
         if pending:
             check_writable({config.build_dir / j.brief_id for j in pending},
@@ -349,7 +357,7 @@ def build(
         failed = [r for r in results if isinstance(r, Failure)]
         jobs_by_label = {j.label: j for j in pending}
         write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
-                                        for t in built])
+                                        for t in built], succeeded=not failed)
         if fingerprint is not None and not failed:
             fingerprint.record([j.label for j in todo], [str(p) for p in warnings])
     return BuildResult(built, unchanged, failed)
@@ -392,18 +400,61 @@ def _is_current(config: Config, manifest: dict[str, Any], job: Job) -> bool:
     return pdf.is_file() and sha256(pdf.read_bytes()) == entry.get("sha256")
 
 
-def write_targets(config: Config, project: Project, built: list[tuple[Target, Job]]) -> None:
+def _listed(project: Project) -> set[str]:
+    """Every target of the project: '<brief-id>/<audience>'."""
+    return {f"{b}/{a}" for b, e in project.briefs.items() for a in e.model.audiences}
+
+
+def _recorded_claims(
+    config: Config, project: Project, manifest: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The manifest's claims.json records still true: intact, from a target still listed."""
+    listed = _listed(project)
+    return {b: r for b, r in intact_claims(config.build_dir, manifest).items()
+            if r["target"] in listed}
+
+
+def _claims_due(
+    config: Config, project: Project, manifest: dict[str, Any], todo: list[Job]
+) -> set[str]:
+    """Targets to render even if unchanged, for their claim map: for each brief, the
+    target of this build whose map its claims.json should hold (output.preferred_claims
+    over this build's targets and the recorded one), when claims.json does not hold it
+    (a manifest from before the record, a claims.json removed or edited)."""
+    recorded = _recorded_claims(config, project, manifest)
+    due = set()
+    for brief_id in {j.brief_id for j in todo}:
+        candidates = [{"target": j.label, "citations": config.audiences[j.audience].citations}
+                      for j in todo if j.brief_id == brief_id]
+        if brief_id in recorded:
+            candidates.append(recorded[brief_id])
+        best = preferred_claims(candidates)
+        if best is not None and best["target"] != recorded.get(brief_id, {}).get("target"):
+            due.add(best["target"])
+    return due
+
+
+def write_targets(
+    config: Config, project: Project, built: list[tuple[Target, Job]], succeeded: bool = False
+) -> None:
     """Write each target's PDF and HTML, each brief's claims.json, then the manifest
-    (build/manifest.json) and SHA256SUMS last, so they never list a missing file."""
+    (build/manifest.json) and SHA256SUMS last, so they never list a missing file. A build
+    that `succeeded` leaves a manifest even with nothing built (a shard with no targets:
+    `brief manifest merge` needs one from every shard).
+
+    A brief's claims.json holds the claim map of its preferred target
+    (output.preferred_claims), among the targets built now and the one the manifest
+    records: an incremental build of the executive note alone keeps the analyst's map.
+    """
     manifest = read_manifest(config.build_dir)
     # Keep the entries of targets still in the project whose files are still there.
-    listed = {f"{b}/{a}" for b, e in project.briefs.items() for a in e.model.audiences}
+    listed = _listed(project)
     artifacts: dict[str, Any] = {
         label: entry for label, entry in manifest.get("artifacts", {}).items()
         if label in listed and (config.build_dir / str(entry.get("pdf", ""))).is_file()
     }
+    claims = _recorded_claims(config, project, manifest)
     files: dict[Path, bytes] = {}
-    claims_written: set[str] = set()
     for target, job in sorted(built, key=lambda tj: tj[1].label):
         folder = config.build_dir / target.brief_id
         pdf, html = folder / f"{target.audience}.pdf", folder / f"{target.audience}.html"
@@ -421,19 +472,19 @@ def write_targets(config: Config, project: Project, built: list[tuple[Target, Jo
             "archival": job.archival,
             "inputs": job.digest,
         }
-        # The claim map of the fullest target: the first with footnotes (the analyst's).
-        footnotes = config.audiences[target.audience].citations == "footnotes"
-        if footnotes or target.brief_id not in claims_written:
-            files[folder / "claims.json"] = (
-                json.dumps(target.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-            ).encode("utf-8")
-            if footnotes:
-                claims_written.add(target.brief_id)
-    if files or artifacts != manifest.get("artifacts", {}):
-        ordered = dict(sorted(artifacts.items()))
-        files.update(manifest_files(config.build_dir, {
-            "generator": f"policybrief {__version__}",
-            "tools": _versions(),
-            "artifacts": ordered,
-        }, [(a["sha256"], a["pdf"]) for a in ordered.values()]))
+        data = (
+            json.dumps(target.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        ).encode("utf-8")
+        record = claims_record(target.brief_id, job.label,
+                               config.audiences[target.audience].citations, data)
+        kept = claims.get(target.brief_id)
+        # On a tie (the recorded target itself, rebuilt) the new record comes first: it wins.
+        if kept is None or preferred_claims([record, kept]) is record:
+            files[folder / CLAIMS] = data
+            claims[target.brief_id] = record
+    if (files or artifacts != manifest.get("artifacts", {})
+            or claims != manifest.get("claims", {})
+            or (succeeded and not (config.build_dir / MANIFEST).is_file())):
+        files.update(manifest_files(config.build_dir, f"policybrief {__version__}",
+                                    _versions(), artifacts, claims))
     write_files(files)  # the manifest last: it never lists a file that is not there

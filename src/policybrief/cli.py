@@ -350,6 +350,49 @@ def watch(project: Path | None, archive: Path | None) -> None:
     run_watch(project, archive, echo)
 
 
+HELP_INTO = ("The folder to merge into (default: build/ of the project found from the "
+             "current folder, or of --project). It must not hold another build's manifest, "
+             "unless it is one of the folders merged.")
+
+
+@cli.group()
+def manifest() -> None:
+    """Work with build manifests (build/manifest.json): merge the builds of CI shards.
+
+    Example: brief manifest merge shards/* --into build
+    """
+
+
+@manifest.command("merge")
+@click.argument("folders", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--into", "-o", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help=HELP_INTO)
+@project_option
+def manifest_merge(folders: tuple[Path, ...], into: Path | None, project: Path | None) -> None:
+    """Merge the build folders of `brief build --shard K/N` into one.
+
+    Copies each shard's PDFs, HTML and claims.json into one folder and writes one
+    manifest.json and SHA256SUMS, the same as one full build writes: no rendering.
+    Every folder is checked first, and nothing is written if any check fails: each
+    needs a manifest.json, all from the same policybrief and library versions; no
+    target may be in two folders; every listed file must be there, and every PDF and
+    claims.json match its recorded sha256. Each brief's claims.json comes from its
+    analyst (footnotes) target, wherever that was built, as in a full build.
+
+    Example: brief manifest merge shards/briefs-0 shards/briefs-1 --into build
+    """
+    from .merge import merge_builds
+
+    if into is None:
+        from .config import load_config
+
+        into = load_config(project).build_dir
+    merged = merge_builds(list(folders), into)
+    for pdf, folder in merged.pdfs:
+        click.echo(f"merged {merged.into / pdf} from {folder}")
+
+
 HELP_WRITE = "Write <kind>.schema.json files into DIR (all three without KIND), not stdout."
 
 

@@ -109,6 +109,12 @@ class RenderError(BriefError):
     exit_code = EXIT_RENDER
 
 
+class MergeError(BriefError):
+    """Raised by merge.py when build folders cannot be merged: a folder without a
+    manifest, shards of different versions or sharing a target, a listed file missing
+    or not matching its recorded hash."""
+
+
 class OutputError(BriefError):
     """Raised by output.py when build/ cannot be written."""
 

@@ -4,9 +4,9 @@ A build that succeeds records a fingerprint of everything that can change its ou
 every file of the project's config, sources, briefs, templates, places and archive; the
 policybrief package's own files; the installed distributions and their versions; the
 build's options. A later build with the same options that finds the same fingerprint,
-and every artifact in place with its recorded hash, has a known outcome: the same
-warnings, every target unchanged. It reports that without reading YAML, importing the
-models or WeasyPrint: in a small fraction of the time a full check takes.
+and every artifact and claims.json in place with its recorded hash, has a known outcome:
+the same warnings, every target unchanged. It reports that without reading YAML,
+importing the models or WeasyPrint: in a small fraction of the time a full check takes.
 
 The state file, build/.policybrief-state.json, is written with output.write_atomic.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
-from .output import read_manifest, write_atomic
+from .output import intact_claims, read_manifest, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,12 @@ class Fingerprint:
         entry = self._state().get(self.options)
         if not isinstance(entry, dict) or entry.get("fingerprint") != self.digest:
             return None
-        artifacts = read_manifest(self.config.build_dir).get("artifacts", {})
+        manifest = read_manifest(self.config.build_dir)
+        artifacts = manifest.get("artifacts", {})
         labels = entry.get("targets", [])
+        claims = intact_claims(self.config.build_dir, manifest)
+        if any(str(label).split("/", 1)[0] not in claims for label in labels):
+            return None  # a claims.json missing or changed (or an older manifest)
         for label in labels:
             listed = artifacts.get(label) or {}
             pdf = self.config.build_dir / str(listed.get("pdf", ""))

@@ -1,4 +1,5 @@
-"""The only module that writes under build/: atomic writes, the build lock, the manifest."""
+"""The only module that writes under build/: atomic writes, the build lock, the manifest
+(its format, and which target each brief's claims.json comes from)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
+CLAIMS = "claims.json"  # build/<brief-id>/claims.json, recorded under "claims"
+_CLAIMS_KEYS = ("path", "target", "citations", "sha256")
 # Temporary files are ".<name>.<8 random characters>.tmp" beside their target.
 _TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _ALPHABET = string.ascii_letters + string.digits + "_"
@@ -123,14 +126,58 @@ def read_manifest(build_dir: Path) -> dict[str, Any]:
 
 
 def manifest_files(
-    build_dir: Path, manifest: dict[str, Any], sums: list[tuple[str, str]]
+    build_dir: Path, generator: str, tools: str, artifacts: dict[str, Any],
+    claims: dict[str, Any],
 ) -> dict[Path, bytes]:
-    """build/manifest.json and build/SHA256SUMS (the format `sha256sum -c` reads)."""
+    """build/manifest.json and build/SHA256SUMS (the format `sha256sum -c` reads), from
+    the artifact entries (keyed by '<brief-id>/<audience>') and each brief's claims.json
+    record. A build and a merge both write through this, so they write the same."""
+    ordered = dict(sorted(artifacts.items()))
+    manifest = {"generator": generator, "tools": tools, "artifacts": ordered,
+                "claims": dict(sorted(claims.items()))}
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    sums = "".join(f"{a['sha256']}  {a['pdf']}\n" for a in ordered.values())
     return {
         build_dir / MANIFEST: text.encode("utf-8"),
-        build_dir / SUMS: "".join(f"{h}  {p}\n" for h, p in sums).encode("utf-8"),
+        build_dir / SUMS: sums.encode("utf-8"),
     }
+
+
+def claims_record(brief_id: str, target: str, citations: str, data: bytes) -> dict[str, Any]:
+    """The manifest's record of a brief's claims.json: the target ('<brief-id>/<audience>')
+    whose claim map it holds, that target's citation mode, and the file's hash."""
+    return {"path": f"{brief_id}/{CLAIMS}", "target": target, "citations": citations,
+            "sha256": sha256(data)}
+
+
+def preferred_claims(records: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """Of several targets of one brief (claims records), the one whose claim map the
+    brief's claims.json holds: the first, by label, that cites in footnotes (the analyst's,
+    the fullest map), else the first. On a tie, the first record given. The one rule for
+    full, incremental and sharded builds and for merges: the preferred of each part's
+    preferred is the preferred of all, so shards merge into what one build writes."""
+    return min(records, key=lambda r: (r["citations"] != "footnotes", r["target"]),
+               default=None)
+
+
+def intact_claims(build_dir: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The manifest's claims records (brief id -> record) that are well formed and whose
+    claims.json is on disk with the recorded hash; an older manifest has none."""
+    records = manifest.get("claims")
+    intact: dict[str, dict[str, Any]] = {}
+    for brief_id, record in (records.items() if isinstance(records, dict) else ()):
+        if not (isinstance(record, dict)
+                and all(isinstance(record.get(k), str) for k in _CLAIMS_KEYS)
+                and record["path"] == f"{brief_id}/{CLAIMS}"
+                and record["target"].startswith(f"{brief_id}/")):
+            continue
+        try:
+            data = (build_dir / record["path"]).read_bytes()
+        except OSError:
+            continue
+        if sha256(data) == record["sha256"]:
+            intact[brief_id] = record
+    return intact
 
 
 @contextmanager
