@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -113,9 +114,20 @@ def test_image_without_alternative_text_fails(run: Callable[..., Result], projec
     )
 
 
+def _attachment_dates(reader: PdfReader) -> dict[str, tuple[str, str]]:
+    """Each embedded file's (CreationDate, ModDate), from its stream's /Params."""
+    names = reader.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"]
+    dates = {}
+    for name, spec in zip(names[::2], names[1::2], strict=True):
+        params = spec.get_object()["/EF"]["/F"].get_object()["/Params"]
+        dates[str(name)] = (str(params["/CreationDate"]), str(params["/ModDate"]))
+    return dates
+
+
 def test_archival_pdf_embeds_evidence_with_fixed_dates(
-    run: Callable[..., Result], project: Path
+    run: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # the as-of date, not the epoch's
     assert run("build", "--archival", "--project", project).exit_code == 0
     pdf = project / "build" / "river-talks" / "analyst.pdf"  # the fixture's only audience
     first = pdf.read_bytes()
@@ -124,8 +136,18 @@ def test_archival_pdf_embeds_evidence_with_fixed_dates(
     assert b'"ref": "river-2024/water-share"' in reader.attachments["claims.json"][0]
     metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert 'pdfaid:part="3"' in metadata and 'pdfaid:conformance="A"' in metadata
-    assert reader.metadata is not None and reader.metadata["/CreationDate"] == "D:20240401000000Z"
-    assert run("build", "--archival", "--project", project).exit_code == 0
+    as_of = "D:20240401000000Z"  # the brief's as_of, 2024-04-01
+    assert reader.metadata is not None and reader.metadata["/CreationDate"] == as_of
+    assert reader.metadata["/ModDate"] == as_of
+    assert _attachment_dates(reader) == {
+        "claims.json": (as_of, as_of), "river-2024.yaml": (as_of, as_of),
+    }
+    # A second, real render (not the no-op "unchanged"), a second later on the clock.
+    time.sleep(1.1)
+    again = run("build", "--archival", "--force", "--project", project)
+    assert again.exit_code == 0 and again.stdout.startswith("built build/river-talks/"), (
+        again.output
+    )
     assert pdf.read_bytes() == first  # byte-identical: no wall-clock dates anywhere
 
 
