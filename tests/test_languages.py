@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyphen
 import pytest
 from click.testing import Result
 from fontTools.ttLib import TTFont
@@ -199,17 +200,66 @@ def test_note_without_the_brief_language_fails_clearly(
     assert "warning: briefs/river-ru.yaml:15: sections[0].notes[0]: note " in lenient.stderr
 
 
+# Long words in a narrow lead paragraph: lines must break inside words.
+LEADS = {
+    "ru": "Межправительственная комиссия рассматривает взаимоприемлемые договорённости "
+          "относительно трансграничного водопользования.",
+    "kk": "Үкіметаралық комиссия трансшекаралық суды пайдалану жөніндегі өзара тиімді "
+          "келісімдерді қарастырады.",
+}
+
+
+def _pdf_lines(pdf: Path) -> list[str]:
+    """The PDF's text line by line, as laid out (line ends kept, unlike pdf_text)."""
+    return [" ".join(line.split()) for page in PdfReader(pdf).pages
+            for line in (page.extract_text() or "").splitlines()]
+
+
 def test_hyphenation_follows_the_language(run: Callable[..., Result], project: Path) -> None:
     """Russian is hyphenated (a dictionary exists), Kazakh is not (none does)."""
     for language in ("ru", "kk"):
         _add_language_brief(project, language, translate=False)
+        brief = project / "briefs" / f"river-{language}.yaml"
+        old = f"lead: {TEXTS[language]['lead']}\n"
+        assert old in brief.read_text()
+        brief.write_text(brief.read_text().replace(old, f"lead: {LEADS[language]}\n"))
     config = project / "policybrief.toml"
     config.write_text(config.read_text() + (
         "\n[audiences.analyst]\nallow_untranslated = true\n"
         "[audiences.executive]\nallow_untranslated = true\n"
     ))
+    # A narrow lead (the packaged stylesheet, with its hyphenation settings, unchanged).
+    write(project / "templates" / "analyst.html.j2",
+          '{% extends "default:analyst.html.j2" %}\n'
+          "{% block style %}.lead { width: 30mm; }{% endblock %}\n")
     result = run("build", "river-ru", "river-kk", "-a", "analyst", "--project", project)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
+    lines = {}
     for language in ("ru", "kk"):
         html = (project / "build" / f"river-{language}" / "analyst.html").read_text()
         assert f'<html lang="{language}">' in html
+        lines[language] = _pdf_lines(project / "build" / f"river-{language}" / "analyst.pdf")
+
+    def lead(language: str) -> list[str]:  # the lead's lines, after its section heading
+        start = lines[language].index(f"1 {TEXTS[language]['title']}") + 1
+        end = next(i for i in range(start, len(lines[language]))
+                   if lines[language][i].endswith("."))
+        return lines[language][start:end + 1]
+
+    # Russian: the lead breaks inside its words, with the hyphenate-character, and every
+    # break in the PDF is one the Russian dictionary allows.
+    ru_lead = lead("ru")
+    assert " ".join(ru_lead).replace("- ", "") == LEADS["ru"]
+    assert sum(line.endswith("-") for line in ru_lead) >= 5, ru_lead
+    russian = pyphen.Pyphen(lang="ru")
+    breaks = [(a, b) for a, b in zip(lines["ru"], lines["ru"][1:], strict=False)
+              if re.search(r"[а-яё]-$", a, re.IGNORECASE)]
+    assert len(breaks) >= 5
+    for before, after in breaks:
+        left, right = before.split()[-1][:-1], after.split()[0]
+        word = re.sub(r"\W+$", "", left + right)
+        assert len(left) in russian.positions(word), (before, after)
+    # Kazakh: as narrow, several lines, but no dictionary, so no word is broken.
+    kk_lead = lead("kk")
+    assert " ".join(kk_lead) == LEADS["kk"] and len(kk_lead) >= 5, kk_lead
+    assert not [line for line in lines["kk"] if line.endswith("-")]
