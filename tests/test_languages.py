@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import glob
+import io
 import re
 import time
 from collections.abc import Callable
@@ -43,7 +43,8 @@ TEXTS = {
     "kk": dict(message="Келіссөздер екі жылдық үзілістен кейін қайта басталды.",
                title="Мәнмәтін", lead="Тараптар келіссөз үстеліне қайта оралды.",
                recommendation="Техникалық жұмыс тобын қолдау.",
-               note="Екі мемлекеттің келіссөзшілері Алматыда қайта кездесті."),
+               note="Екі мемлекеттің келіссөзшілері Алматыда қайта кездесті; Шаһар "
+                    "(Ә Ғ Қ Ң Ө Ұ Ү Һ І)."),
 }
 
 
@@ -63,14 +64,36 @@ def _add_language_brief(project: Path, language: str, translate: bool = True) ->
         )))
 
 
-def _font_chars(pdf: Path) -> set[int]:
-    """Code points the bundled fonts cover (the PDF embeds only these, tested elsewhere)."""
-    files = glob.glob(str(Path(__import__("fontpkg_pt_serif").__file__).parent / "files/*.ttf"))
-    files += glob.glob(str(Path(__import__("fontpkg_pt_sans").__file__).parent / "files/*.ttf"))
-    covered: set[int] = set()
-    for file in files:
-        covered |= set(TTFont(file).getBestCmap())
-    return covered
+BUNDLED_FAMILIES = {"PT Serif", "PT Sans"}  # fontpkg-pt-serif, fontpkg-pt-sans
+KAZAKH = set("ӘҒҚҢӨҰҮҺІәғқңөұүһі")  # the letters Kazakh adds to the Russian alphabet
+
+
+def _embedded_fonts(pdf: Path) -> dict[str, TTFont]:
+    """Every font the PDF embeds, by its PDF name (subset prefix removed), parsed from its
+    /FontFile2 (TrueType) stream. Found by walking the whole file, not only the pages'
+    resources; a font that is not embedded is a failure."""
+    reader = PdfReader(pdf)
+    fonts: dict[str, TTFont] = {}
+    seen: set[int] = set()
+    todo: list[object] = [reader.trailer]
+    while todo:
+        node = todo.pop()
+        if hasattr(node, "idnum"):
+            if node.idnum in seen:
+                continue
+            seen.add(node.idnum)
+            node = node.get_object()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, dict):
+            if node.get("/Type") == "/FontDescriptor":
+                name = str(node["/FontName"]).split("+", 1)[-1]
+                assert "/FontFile2" in node, f"{name}: not embedded as TrueType"
+                data = node["/FontFile2"].get_object().get_data()
+                fonts[name] = TTFont(io.BytesIO(data))
+            else:
+                todo.extend(v for k, v in node.items() if k != "/Parent")
+    return fonts
 
 
 def test_pdf_ua_catalog_headings_and_figure_alt(built: Path) -> None:
@@ -174,9 +197,16 @@ def test_brief_in_another_language(
         assert label in text
     assert TEXTS[language]["note"] in text
     assert PdfReader(pdf).trailer["/Root"]["/Lang"] == language
-    covered = _font_chars(pdf)
+    # The fonts in the PDF are the bundled families, and nothing else (no system font
+    # filled in for a missing letter); their cmaps have every character of the text.
+    fonts = _embedded_fonts(pdf)
+    assert {f["name"].getDebugName(1) for f in fonts.values()} == BUNDLED_FAMILIES, sorted(fonts)
+    assert all(name.startswith(("PT-Serif", "PT-Sans")) for name in fonts), sorted(fonts)
+    covered = set().union(*(f.getBestCmap() for f in fonts.values()))
     missing = {c for c in text if not c.isspace() and ord(c) not in covered}
-    assert missing == set()  # every character of the text is in the embedded fonts
+    assert missing == set()
+    if language == "kk":
+        assert KAZAKH <= set(text)  # the note ends with the capitals; words have the rest
 
 
 def test_note_without_the_brief_language_fails_clearly(
