@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -14,17 +16,61 @@ from policybrief import __version__
 from policybrief.cli import cli
 
 
-def test_help_lists_commands(run: Callable[..., Result]) -> None:
-    result = run("--help")
-    assert result.exit_code == 0
-    assert "build" in result.output and "check" in result.output
+def _command(path: tuple[str, ...]) -> click.Command:
+    """The command at path (names under the brief group)."""
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
 
 
-@pytest.mark.parametrize("command", ["build", "check"])
-def test_every_command_has_help_with_example(run: Callable[..., Result], command: str) -> None:
-    result = run(command, "--help")
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every command and subcommand registered under group, the group's first."""
+    yield path
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+COMMANDS = list(_commands(cli))
+GROUPS = [path for path in COMMANDS if isinstance(_command(path), click.Group)]
+
+
+def _listed(help_text: str) -> dict[str, str]:
+    """The "Commands:" block of a group's help: name -> short help."""
+    block = help_text.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+    rows = [re.fullmatch(r"  (\S+)(?:\s+(.*))?", line) for line in block.splitlines()]
+    assert all(rows), block
+    return {row[1]: row[2] or "" for row in rows if row}
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(("brief", *p)))
+def test_help_lists_commands(run: Callable[..., Result], path: tuple[str, ...]) -> None:
+    result = run(*path, "--help")
     assert result.exit_code == 0
-    assert "Example:" in result.output
+    listed = _listed(result.output)
+    group = _command(path)
+    assert isinstance(group, click.Group)
+    assert sorted(listed) == sorted(group.commands)  # every registered command, no other
+    assert all(listed.values()), listed  # each with its short help
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(("brief", *p)))
+def test_every_command_has_help_with_example(
+    run: Callable[..., Result], path: tuple[str, ...]
+) -> None:
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Usage: {' '.join(('cli', *path))} ")  # CliRunner's name
+    description = result.output.split("\n\n", 2)[1]  # the paragraph after Usage:
+    assert description.startswith("  ") and (_command(path).help or "").strip(), result.output
+    # Its Example: shows the command itself in use.
+    assert re.search(rf"\n  Example: {re.escape(' '.join(('brief', *path)))}\b", result.output), (
+        result.output
+    )
 
 
 def test_version(run: Callable[..., Result]) -> None:

@@ -29,11 +29,34 @@ def _warnings(result: Result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
 
 
+def _set_quote(project: Path, quote: str) -> None:
+    """Replace the water-share note's quote (YAML, after `quote: `)."""
+    source = project / "sources" / "river-2024.yaml"
+    text, n = re.subn(r"(?<=\n    quote: ).*?(?=\n    priority: supporting\n)", lambda _: quote,
+                      source.read_text(), flags=re.DOTALL)
+    assert n == 1
+    source.write_text(text)
+
+
 def test_quote_found_despite_line_breaks_and_quote_marks(
     run: Callable[..., Result], archived: Path
 ) -> None:
+    # The archive has curly quotes (“a fair share\nfor every   field”); the quote has
+    # straight ones, a line break where the archive has none and none where it has one.
+    quote = '|-\n      the plan gives "a fair share for {}\n      field" in the basin.'
+    _set_quote(archived, quote.format("every"))
     result = run("check", "--strict", "--project", archived)
     assert result.exit_code == 0, result.output
+    assert _warnings(result) == []
+    assert result.stdout == "ok: 1 sources, 3 notes, 1 briefs\n"
+    # The same setup reports a quote the archive does not have (straight quotes, line break).
+    _set_quote(archived, quote.format("each"))
+    absent = run("check", "--project", archived)
+    assert absent.exit_code == 0
+    assert _warnings(absent) == [
+        "warning: sources/river-2024.yaml:33: notes[2].quote: quote not found in river-2024.txt; "
+        "copy the words exactly from the source, or paraphrase in `text` instead"
+    ]
 
 
 def test_altered_quote_is_caught(run: Callable[..., Result], archived: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import glob
+import io
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyphen
 import pytest
 from click.testing import Result
 from fontTools.ttLib import TTFont
@@ -41,7 +43,8 @@ TEXTS = {
     "kk": dict(message="Келіссөздер екі жылдық үзілістен кейін қайта басталды.",
                title="Мәнмәтін", lead="Тараптар келіссөз үстеліне қайта оралды.",
                recommendation="Техникалық жұмыс тобын қолдау.",
-               note="Екі мемлекеттің келіссөзшілері Алматыда қайта кездесті."),
+               note="Екі мемлекеттің келіссөзшілері Алматыда қайта кездесті; Шаһар "
+                    "(Ә Ғ Қ Ң Ө Ұ Ү Һ І)."),
 }
 
 
@@ -61,14 +64,36 @@ def _add_language_brief(project: Path, language: str, translate: bool = True) ->
         )))
 
 
-def _font_chars(pdf: Path) -> set[int]:
-    """Code points the bundled fonts cover (the PDF embeds only these, tested elsewhere)."""
-    files = glob.glob(str(Path(__import__("fontpkg_pt_serif").__file__).parent / "files/*.ttf"))
-    files += glob.glob(str(Path(__import__("fontpkg_pt_sans").__file__).parent / "files/*.ttf"))
-    covered: set[int] = set()
-    for file in files:
-        covered |= set(TTFont(file).getBestCmap())
-    return covered
+BUNDLED_FAMILIES = {"PT Serif", "PT Sans"}  # fontpkg-pt-serif, fontpkg-pt-sans
+KAZAKH = set("ӘҒҚҢӨҰҮҺІәғқңөұүһі")  # the letters Kazakh adds to the Russian alphabet
+
+
+def _embedded_fonts(pdf: Path) -> dict[str, TTFont]:
+    """Every font the PDF embeds, by its PDF name (subset prefix removed), parsed from its
+    /FontFile2 (TrueType) stream. Found by walking the whole file, not only the pages'
+    resources; a font that is not embedded is a failure."""
+    reader = PdfReader(pdf)
+    fonts: dict[str, TTFont] = {}
+    seen: set[int] = set()
+    todo: list[object] = [reader.trailer]
+    while todo:
+        node = todo.pop()
+        if hasattr(node, "idnum"):
+            if node.idnum in seen:
+                continue
+            seen.add(node.idnum)
+            node = node.get_object()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, dict):
+            if node.get("/Type") == "/FontDescriptor":
+                name = str(node["/FontName"]).split("+", 1)[-1]
+                assert "/FontFile2" in node, f"{name}: not embedded as TrueType"
+                data = node["/FontFile2"].get_object().get_data()
+                fonts[name] = TTFont(io.BytesIO(data))
+            else:
+                todo.extend(v for k, v in node.items() if k != "/Parent")
+    return fonts
 
 
 def test_pdf_ua_catalog_headings_and_figure_alt(built: Path) -> None:
@@ -113,9 +138,20 @@ def test_image_without_alternative_text_fails(run: Callable[..., Result], projec
     )
 
 
+def _attachment_dates(reader: PdfReader) -> dict[str, tuple[str, str]]:
+    """Each embedded file's (CreationDate, ModDate), from its stream's /Params."""
+    names = reader.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"]
+    dates = {}
+    for name, spec in zip(names[::2], names[1::2], strict=True):
+        params = spec.get_object()["/EF"]["/F"].get_object()["/Params"]
+        dates[str(name)] = (str(params["/CreationDate"]), str(params["/ModDate"]))
+    return dates
+
+
 def test_archival_pdf_embeds_evidence_with_fixed_dates(
-    run: Callable[..., Result], project: Path
+    run: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # the as-of date, not the epoch's
     assert run("build", "--archival", "--project", project).exit_code == 0
     pdf = project / "build" / "river-talks" / "analyst.pdf"  # the fixture's only audience
     first = pdf.read_bytes()
@@ -124,8 +160,18 @@ def test_archival_pdf_embeds_evidence_with_fixed_dates(
     assert b'"ref": "river-2024/water-share"' in reader.attachments["claims.json"][0]
     metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert 'pdfaid:part="3"' in metadata and 'pdfaid:conformance="A"' in metadata
-    assert reader.metadata is not None and reader.metadata["/CreationDate"] == "D:20240401000000Z"
-    assert run("build", "--archival", "--project", project).exit_code == 0
+    as_of = "D:20240401000000Z"  # the brief's as_of, 2024-04-01
+    assert reader.metadata is not None and reader.metadata["/CreationDate"] == as_of
+    assert reader.metadata["/ModDate"] == as_of
+    assert _attachment_dates(reader) == {
+        "claims.json": (as_of, as_of), "river-2024.yaml": (as_of, as_of),
+    }
+    # A second, real render (not the no-op "unchanged"), a second later on the clock.
+    time.sleep(1.1)
+    again = run("build", "--archival", "--force", "--project", project)
+    assert again.exit_code == 0 and again.stdout.startswith("built build/river-talks/"), (
+        again.output
+    )
     assert pdf.read_bytes() == first  # byte-identical: no wall-clock dates anywhere
 
 
@@ -151,9 +197,16 @@ def test_brief_in_another_language(
         assert label in text
     assert TEXTS[language]["note"] in text
     assert PdfReader(pdf).trailer["/Root"]["/Lang"] == language
-    covered = _font_chars(pdf)
+    # The fonts in the PDF are the bundled families, and nothing else (no system font
+    # filled in for a missing letter); their cmaps have every character of the text.
+    fonts = _embedded_fonts(pdf)
+    assert {f["name"].getDebugName(1) for f in fonts.values()} == BUNDLED_FAMILIES, sorted(fonts)
+    assert all(name.startswith(("PT-Serif", "PT-Sans")) for name in fonts), sorted(fonts)
+    covered = set().union(*(f.getBestCmap() for f in fonts.values()))
     missing = {c for c in text if not c.isspace() and ord(c) not in covered}
-    assert missing == set()  # every character of the text is in the embedded fonts
+    assert missing == set()
+    if language == "kk":
+        assert KAZAKH <= set(text)  # the note ends with the capitals; words have the rest
 
 
 def test_note_without_the_brief_language_fails_clearly(
@@ -177,17 +230,66 @@ def test_note_without_the_brief_language_fails_clearly(
     assert "warning: briefs/river-ru.yaml:15: sections[0].notes[0]: note " in lenient.stderr
 
 
+# Long words in a narrow lead paragraph: lines must break inside words.
+LEADS = {
+    "ru": "Межправительственная комиссия рассматривает взаимоприемлемые договорённости "
+          "относительно трансграничного водопользования.",
+    "kk": "Үкіметаралық комиссия трансшекаралық суды пайдалану жөніндегі өзара тиімді "
+          "келісімдерді қарастырады.",
+}
+
+
+def _pdf_lines(pdf: Path) -> list[str]:
+    """The PDF's text line by line, as laid out (line ends kept, unlike pdf_text)."""
+    return [" ".join(line.split()) for page in PdfReader(pdf).pages
+            for line in (page.extract_text() or "").splitlines()]
+
+
 def test_hyphenation_follows_the_language(run: Callable[..., Result], project: Path) -> None:
     """Russian is hyphenated (a dictionary exists), Kazakh is not (none does)."""
     for language in ("ru", "kk"):
         _add_language_brief(project, language, translate=False)
+        brief = project / "briefs" / f"river-{language}.yaml"
+        old = f"lead: {TEXTS[language]['lead']}\n"
+        assert old in brief.read_text()
+        brief.write_text(brief.read_text().replace(old, f"lead: {LEADS[language]}\n"))
     config = project / "policybrief.toml"
     config.write_text(config.read_text() + (
         "\n[audiences.analyst]\nallow_untranslated = true\n"
         "[audiences.executive]\nallow_untranslated = true\n"
     ))
+    # A narrow lead (the packaged stylesheet, with its hyphenation settings, unchanged).
+    write(project / "templates" / "analyst.html.j2",
+          '{% extends "default:analyst.html.j2" %}\n'
+          "{% block style %}.lead { width: 30mm; }{% endblock %}\n")
     result = run("build", "river-ru", "river-kk", "-a", "analyst", "--project", project)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
+    lines = {}
     for language in ("ru", "kk"):
         html = (project / "build" / f"river-{language}" / "analyst.html").read_text()
         assert f'<html lang="{language}">' in html
+        lines[language] = _pdf_lines(project / "build" / f"river-{language}" / "analyst.pdf")
+
+    def lead(language: str) -> list[str]:  # the lead's lines, after its section heading
+        start = lines[language].index(f"1 {TEXTS[language]['title']}") + 1
+        end = next(i for i in range(start, len(lines[language]))
+                   if lines[language][i].endswith("."))
+        return lines[language][start:end + 1]
+
+    # Russian: the lead breaks inside its words, with the hyphenate-character, and every
+    # break in the PDF is one the Russian dictionary allows.
+    ru_lead = lead("ru")
+    assert " ".join(ru_lead).replace("- ", "") == LEADS["ru"]
+    assert sum(line.endswith("-") for line in ru_lead) >= 5, ru_lead
+    russian = pyphen.Pyphen(lang="ru")
+    breaks = [(a, b) for a, b in zip(lines["ru"], lines["ru"][1:], strict=False)
+              if re.search(r"[а-яё]-$", a, re.IGNORECASE)]
+    assert len(breaks) >= 5
+    for before, after in breaks:
+        left, right = before.split()[-1][:-1], after.split()[0]
+        word = re.sub(r"\W+$", "", left + right)
+        assert len(left) in russian.positions(word), (before, after)
+    # Kazakh: as narrow, several lines, but no dictionary, so no word is broken.
+    kk_lead = lead("kk")
+    assert " ".join(kk_lead) == LEADS["kk"] and len(kk_lead) >= 5, kk_lead
+    assert not [line for line in lines["kk"] if line.endswith("-")]

@@ -175,22 +175,84 @@ def test_template_runtime_error_is_a_clean_error(run: Callable[..., Result], pro
     )
 
 
-@pytest.mark.parametrize("finder", ["", "lambda: (lambda name: None)"])
-def test_weasyprint_import_with_quick_library_lookup(finder: str) -> None:
-    """WeasyPrint is imported with a one-read ldconfig look-up; a look-up that misses
-    (here: every name) falls back to the ordinary import."""
-    code = (
-        "import ctypes.util, sys\nimport policybrief.weasy as w\n"
-        + (f"w._ldconfig_finder = {finder}\n" if finder else "")
-        + "original = ctypes.util.find_library\n"
-        "module = w.import_weasyprint()\n"
-        "from weasyprint.text.ffi import pango\n"
-        "assert ctypes.util.find_library is original\n"
-        "print(module.__name__, pango.pango_version() > 0)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+# Run in a fresh interpreter (argv[1] the case): counts the look-ups of each finder, the
+# programs run and the libraries refused while policybrief.weasy imports WeasyPrint.
+# "no-ldconfig": the quick finder cannot be made; "unlisted": GObject cannot be loaded
+# while the quick finder is in place (as for a library the ldconfig cache does not list),
+# so that import fails.
+LOOKUPS = """\
+import ctypes.util, json, sys
+import cffi
+import policybrief.weasy as w
+
+case = sys.argv[1]
+calls = {"quick": [], "ordinary": [], "programs": [], "refused": []}
+ordinary = ctypes.util.find_library
+
+def counted_ordinary(name):
+    calls["ordinary"].append(name)
+    return ordinary(name)
+
+ctypes.util.find_library = counted_ordinary
+make = w._ldconfig_finder
+
+def counted_make():
+    find = make() if case != "no-ldconfig" else None
+    if find is None:
+        return None
+    def quick(name):
+        calls["quick"].append(name)
+        return find(name)
+    return quick
+
+w._ldconfig_finder = counted_make
+dlopen = cffi.FFI.dlopen
+
+def unlisted_dlopen(ffi, name, flags=0):
+    if "gobject" in str(name) and ctypes.util.find_library is not counted_ordinary:
+        calls["refused"].append(str(name))
+        raise OSError(f"{name}: not in the cache (simulated)")
+    return dlopen(ffi, name, flags)
+
+if case == "unlisted":
+    cffi.FFI.dlopen = unlisted_dlopen
+sys.addaudithook(lambda event, args: calls["programs"].append(str(list(args[1])[0]))
+                 if event == "subprocess.Popen" else None)
+module = w.import_weasyprint()
+from weasyprint.text.ffi import pango
+assert ctypes.util.find_library is counted_ordinary  # put back
+assert module.__name__ == "weasyprint" and pango.pango_version() > 0
+print(json.dumps(calls))
+"""
+
+
+def _import_weasyprint_counting(case: str) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-c", LOOKUPS, case], capture_output=True,
+                          text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "weasyprint True"
+    calls: dict[str, list[str]] = json.loads(done.stdout.splitlines()[-1])
+    return calls
+
+
+def test_weasyprint_import_with_quick_library_lookup() -> None:
+    """WeasyPrint is imported with a one-read ldconfig look-up: the quick finder answers
+    every look-up, ctypes' own find_library none, and ldconfig runs once (no gcc, no ld)."""
+    calls = _import_weasyprint_counting("quick")
+    assert "gobject-2.0" in calls["quick"], calls
+    assert calls["ordinary"] == [], calls
+    assert calls["programs"] == ["/sbin/ldconfig"], calls
+
+
+@pytest.mark.parametrize("case", ["no-ldconfig", "unlisted"])
+def test_weasyprint_import_falls_back_to_the_ordinary_lookup(case: str) -> None:
+    """Without ldconfig, or when the import with the quick finder fails (a library the
+    cache does not list), WeasyPrint is imported with ctypes' own find_library."""
+    calls = _import_weasyprint_counting(case)
+    if case == "unlisted":  # tried first, with the quick finder in place
+        assert "libgobject-2.0.so.0" in calls["refused"], calls
+    else:
+        assert calls["quick"] == [], calls
+    assert "gobject-2.0" in calls["ordinary"], calls
 
 
 WARNED = """\

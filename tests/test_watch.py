@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+from conftest import pdf_text
+
 
 def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
@@ -44,13 +46,15 @@ def test_watch_rebuilds_on_change_and_survives_errors(project: Path) -> None:
         lines = _lines(process)
         _wait_for(lines, "done in")  # the first build
         pdf = project / "build" / "river-talks" / "analyst.pdf"
-        first = pdf.read_bytes()
+        before, after = "met again in Almaty after a", "reconvened in Almaty after a"
+        assert before in pdf_text(pdf) and after not in pdf_text(pdf)
         source = project / "sources" / "river-2024.yaml"
         text = source.read_text()
-        source.write_text(text.replace("two-year", "two-year-long"))
+        assert "met again in Almaty" in text
+        source.write_text(text.replace("met again in Almaty", "reconvened in Almaty"))
         seen = _wait_for(lines, "done in")
         assert "rebuilt river-talks/analyst (2 pages)" in seen
-        assert pdf.read_bytes() != first
+        assert after in pdf_text(pdf) and before not in pdf_text(pdf)  # the edit, in the PDF
         source.write_text(text.replace("priority: key", "priority: urgent"))  # an error
         seen = _wait_for(lines, "error:")
         assert "sources/river-2024.yaml:21: notes[0].priority: Input should be 'key', " \
@@ -59,6 +63,7 @@ def test_watch_rebuilds_on_change_and_survives_errors(project: Path) -> None:
         source.write_text(text)  # fixed again: watching went on
         seen = _wait_for(lines, "done in")
         assert "rebuilt river-talks/analyst (2 pages)" in seen
+        assert before in pdf_text(pdf) and after not in pdf_text(pdf)
         assert process.poll() is None
     finally:
         process.terminate()
