@@ -228,10 +228,12 @@ def audit(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Audit]:
         # cite.py gives pandoc its references in policybrief-*; WeasyPrint writes the
         # @font-face files it hands to fontconfig into weasyprint-* (text/fonts.py).
         temp_prefixes=(f"{temp}/policybrief-", f"{temp}/weasyprint-"),
-        # pandoc formats the citations. `ldconfig -p` prints the C library cache: weasy.py
-        # reads it once instead of ctypes' find_library search when importing WeasyPrint.
+        # pandoc formats the citations, run by `unshare` in a network namespace of its
+        # own. `ldconfig -p` prints the C library cache: weasy.py reads it once instead of
+        # ctypes' find_library search when importing WeasyPrint.
         executables=frozenset(
-            os.path.realpath(p) for p in (pandoc_path(), "/sbin/ldconfig")
+            os.path.realpath(p) for p in (pandoc_path(), "/sbin/ldconfig",
+                                          shutil.which("unshare") or "/usr/bin/unshare")
         ),
         # importlib.metadata (tool versions) and fastpath.py (installed distributions)
         # list the folders on sys.path and try to open the zip entries there.

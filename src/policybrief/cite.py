@@ -2,15 +2,37 @@
 
 One pandoc run per target: every citation point of the brief, in document order (so a
 notes style gives the full form first and short forms after), then every cited note
-once more (its short form, for tables and claims.json), then the bibliography. Pandoc
-runs sandboxed: it reads only the files named on its command line, never the network.
+once more (its short form, for tables and claims.json), then the bibliography.
+
+Pandoc is kept off the network in three ways, because `--sandbox` alone does not do it
+(it confines pandoc's readers and writers, not citeproc, which fetches the parent of a
+dependent CSL style over HTTP):
+- the style is parsed as XML (lxml, with entities, DTDs and the network off) and refused
+  when it is malformed, has a DOCTYPE, or has a `link` with rel "independent-parent"
+  anywhere, however written: citeproc's only fetch. Locales are built into pandoc, and
+  the style and bibliography it is given are local files that policybrief names;
+- pandoc runs in a new network namespace, where no interface is up and no socket can
+  reach anything, not even loopback: `unshare --net` as root, `unshare --user
+  --map-root-user --net` otherwise (util-linux, on every Debian and Ubuntu). This is the
+  guarantee; it needs a kernel that allows the namespace (a Docker container's default
+  seccomp profile does not, nor Ubuntu 24.04's AppArmor for an unprivileged user);
+- where no namespace can be made, the build says so once (a warning) and pandoc runs
+  with every proxy variable pointing at a closed port (127.0.0.1:0) and no_proxy
+  cleared: its only network client, http-client, then fails before reaching any host.
+A fetch attempted anyway fails the target with exit 3, naming the URL.
+
+Text written by users reaches pandoc's Markdown only as a locator, through `_escape`:
+user text cannot end the citation, start a block or make markup.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib.util
 import json
+import logging
+import os
 import re
 import shutil
 import subprocess
@@ -23,11 +45,20 @@ from markupsafe import Markup
 
 from .config import Config
 from .curate import Citation, CuratedBrief, Point
-from .errors import ConfigError, RenderError
+from .errors import ConfigError, PolicyError, RenderError, display_path
 from .models import PartialDate, Source
 
-SEPARATOR = "policybrief-separator"  # cited between short forms so none becomes "Ibid."
-_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
+log = logging.getLogger(__name__)
+
+# Cited between short forms so none becomes "Ibid.". Its "_" is outside models.SLUG, so
+# no source id can be this one.
+SEPARATOR = "_policybrief-separator"
+_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+# Line and paragraph breaks, tabs and the other control characters: one space each run.
+_BREAKS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]+")
+_SPACES = re.compile(r"[\t\n\r ]+")
+_CLOSED_PROXY = "http://127.0.0.1:0"  # port 0 cannot be connected to
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
 @dataclass(frozen=True)
@@ -76,13 +107,38 @@ def style_path(config: Config) -> Path:
                 "repository (e.g. chicago-notes-bibliography, chicago-author-date, apa) "
                 "or a path to a .csl file in the project"
             )
-    text = path.read_text(encoding="utf-8")
-    if 'rel="independent-parent"' in text:
-        raise ConfigError(
-            f"citation_style: {name!r} is a dependent style (it points to a parent on the web); "
-            "use the parent style's name instead"
-        )
+    _check_style(path, name, display_path(path, config.root))
     return path
+
+
+def _check_style(path: Path, name: str, where: str) -> None:
+    """Refuse a style that is not well-formed CSL, or that citeproc would complete from
+    the web (a dependent style: a `link` with rel "independent-parent")."""
+    from lxml import etree  # only when citing: keeps the CLI's start-up light
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)
+    try:
+        root = etree.fromstring(path.read_bytes(), parser)
+    except etree.XMLSyntaxError as exc:
+        raise ConfigError(
+            f"{where}:{exc.lineno}: citation_style: {name!r} is not well-formed XML: "
+            f"{exc.msg}; fix the file or name a style from the CSL repository"
+        ) from exc
+    doctype = root.getroottree().docinfo
+    if doctype.doctype or doctype.internalDTD is not None:
+        raise ConfigError(
+            f"{where}: citation_style: {name!r} has a DOCTYPE, which no CSL style has; "
+            "remove it"
+        )
+    for element in root.iter("{*}link"):
+        for key, value in element.attrib.items():
+            if etree.QName(key).localname == "rel" and "independent-parent" in value:
+                raise ConfigError(
+                    f"{where}:{element.sourceline}: citation_style: {name!r} is a dependent "
+                    "style (citeproc would fetch its parent from the web); use the parent "
+                    "style's name instead"
+                )
 
 
 def csl_item(source: Source) -> dict[str, Any]:
@@ -105,8 +161,10 @@ def csl_item(source: Source) -> dict[str, Any]:
 
 
 def _escape(text: str) -> str:
-    """Backslash-escape ASCII punctuation: markdown syntax in a locator stays text."""
-    return _PUNCT.sub(lambda m: "\\" + m.group(1), text)
+    """User text as pandoc Markdown that reads back as the same text, on one line: breaks
+    and control characters become one space (a blank line would end the citation), and
+    every ASCII punctuation character is backslash-escaped (none can make markup)."""
+    return _PUNCT.sub(lambda m: "\\" + m.group(1), _BREAKS.sub(" ", text).strip())
 
 
 def _cite(citations: list[Citation]) -> str:
@@ -128,8 +186,9 @@ def _document(curated: CuratedBrief, language: str) -> str:
 
 
 def _fold(fragment: str) -> Markup:
-    """Pandoc's HTML (it escapes all text) with its line breaks folded."""
-    return Markup(" ".join(fragment.split()))
+    """Pandoc's HTML (it escapes all text) with its line breaks folded (only ASCII white
+    space: a no-break space in a title or locator stays one)."""
+    return Markup(_SPACES.sub(" ", fragment).strip())
 
 
 def _parse(output: str, curated: CuratedBrief, warnings: list[str]) -> Formatted:
@@ -180,14 +239,14 @@ def format_citations(curated: CuratedBrief, config: Config) -> Formatted:
             "--sandbox", "--from=markdown", "--to=html5", "--wrap=none",
             "--citeproc", f"--csl={style_path(config)}", f"--bibliography={refs}",
         ]
-        try:
-            done = subprocess.run(
-                command, input=_document(curated, curated.brief.language), text=True,
-                capture_output=True, timeout=60, check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RenderError(f"pandoc (citations) failed to run: {exc}") from exc
+        done = run_offline(command, _document(curated, curated.brief.language))
     if done.returncode != 0:
+        fetched = re.search(r"^Could not fetch (\S+)", done.stderr, re.MULTILINE)
+        if fetched:
+            raise PolicyError(
+                f"citations: pandoc tried to fetch {fetched.group(1)} and was refused: "
+                "a build never uses the network"
+            )
         raise RenderError(f"pandoc (citations) failed: {_fold(done.stderr)}")
     # Only citeproc's warnings concern the citations; pandoc also warns that it has no
     # term translations for some languages (e.g. kk), which this document never uses.
@@ -200,6 +259,40 @@ def format_citations(curated: CuratedBrief, config: Config) -> Formatted:
     if missing:  # guards the parsing above against a change in pandoc's HTML
         raise RenderError(f"citation formatting produced no text for {missing[0]}")
     return formatted
+
+
+@functools.cache
+def _namespace() -> tuple[str, ...]:
+    """The command prefix that runs a program in a new network namespace (see the module
+    docstring), or () where the kernel allows none here (said once, as a warning)."""
+    unshare = shutil.which("unshare")
+    reason = "no unshare program (util-linux)"
+    if unshare is not None:
+        flags = ["--net"] if os.geteuid() == 0 else ["--user", "--map-root-user", "--net"]
+        try:
+            probe = subprocess.run([unshare, *flags, "true"], capture_output=True,
+                                   text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            probe = subprocess.CompletedProcess([], 1, "", str(exc))
+        if probe.returncode == 0:
+            return (unshare, *flags)
+        reason = " ".join(probe.stderr.split()) or f"unshare exited {probe.returncode}"
+    log.warning("pandoc runs without a network namespace here (%s): only proxy settings "
+                "keep it off the network", reason)
+    return ()
+
+
+def run_offline(command: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
+    """Run a program (pandoc) with no way to the network: in a new network namespace, and
+    with every proxy variable pointing at a closed port."""
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in (*_PROXY_VARIABLES, "no_proxy")}
+    env.update({k: _CLOSED_PROXY for name in _PROXY_VARIABLES for k in (name, name.upper())})
+    try:
+        return subprocess.run([*_namespace(), *command], input=stdin, text=True, env=env,
+                              capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"pandoc (citations) failed to run: {exc}") from exc
 
 
 def plain(fragment: str) -> str:
