@@ -105,6 +105,8 @@ REJECTED = [
     ("sources/river-2024.yaml", "issued: 2024-03-14", "issued: 2024-13"),
     ("sources/river-2024.yaml", "issued: 2024-03-14", "issued: 24"),
     ("sources/river-2024.yaml", "issued: 2024-03-14", "issued: 2024-04-31"),
+    ("sources/river-2024.yaml", "issued: 2024-03-14", 'issued: "0000"'),  # no year 0
+    ("sources/river-2024.yaml", "    date: 2024-03-12", "    date: 0000-03-12"),
     ("sources/river-2024.yaml", "    given: Aru", "    given: Aru\n  - given: Ben"),  # no family
     ("sources/river-2024.yaml", "priority: key", "priority: high"),
     ("sources/river-2024.yaml", "priority: key", "priority: key\n    tags: [Water Share]"),

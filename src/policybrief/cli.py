@@ -328,8 +328,8 @@ def sources_import(file: Path, force: bool, project: Path | None) -> None:
     from .importer import import_csl
 
     config = load_config(project)
-    for path in import_csl(config, file, force):
-        click.echo(f"created {path.relative_to(config.root)}")
+    for path, note in import_csl(config, file, force):
+        click.echo(f"created {path.relative_to(config.root)}" + (f" ({note})" if note else ""))
 
 
 @cli.command()

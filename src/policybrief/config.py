@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,13 +76,31 @@ class Brand:
     faces: tuple[FontFace, ...] = ()
 
 
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
+    """tomllib.loads, where what tomllib raises besides TOMLDecodeError is a message too:
+    arrays or tables nested past Python's recursion limit, integers past its digit limit."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: invalid TOML: arrays or tables nested too deeply; flatten them"
+        ) from None
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError:  # int() of a number with more digits than Python converts
+        raise ConfigError(
+            f"{path}: invalid TOML: a number over {sys.get_int_max_str_digits()} digits long; "
+            "no setting takes one, fix the value"
+        ) from None
+
+
 def load_brand(templates_dir: Path) -> Brand:
     """Read and check templates/brand.toml; no file means the package's default look."""
     path = templates_dir / BRAND_FILE
     if not path.is_file():
         return Brand()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = _parse_toml(path.read_text(encoding="utf-8"), path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}; fix the TOML syntax") from exc
 
@@ -113,10 +132,15 @@ def load_brand(templates_dir: Path) -> Brand:
     if not isinstance(fonts, dict):
         raise fail("fonts", "must be a table, e.g. [fonts] serif = \"PT Serif\"")
     faces = []
+    if not isinstance(fonts.get("faces", []), list):
+        raise fail("fonts.faces", "must be a list of tables, e.g. [[fonts.faces]] "
+                   'family = "Brand Sans" and file = "brand-sans.woff2"')
     for i, face in enumerate(fonts.get("faces", [])):
         where = f"fonts.faces[{i}]"
-        if not isinstance(face, dict) or not {"family", "file"} <= set(face):
-            raise fail(where, "needs `family` and `file`")
+        if not isinstance(face, dict) or not all(
+            isinstance(face.get(key), str) and face[key].strip() for key in ("family", "file")
+        ):
+            raise fail(where, "needs `family` and `file`, each a text")
         file = (templates_dir / str(face["file"])).resolve()
         if not file.is_relative_to(templates_dir.resolve()) or file.suffix not in _FONT_FORMATS:
             raise fail(f"{where}.file", "must be a .ttf, .otf, .woff or .woff2 inside templates/")
@@ -201,15 +225,24 @@ class Config:
 def _settings(path: Path) -> dict[str, Any] | None:
     """The policybrief table of a config file, or None if the file has none."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = _parse_toml(path.read_text(encoding="utf-8"), path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}; fix the syntax") from exc
     if path.name == "policybrief.toml":
         return data
-    table = data.get("tool", {}).get("policybrief")
-    return table if isinstance(table, dict) else None
+    tool = data.get("tool", {})
+    table = tool.get("policybrief") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: tool.policybrief: must be a table, [tool.policybrief]")
+    return table
+
+
+def _one_of(value: Any, choices: Any) -> bool:
+    """Whether a setting is one of its named choices: a text first, since a TOML list or
+    table cannot be looked up among them."""
+    return isinstance(value, str) and value in choices
 
 
 def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> Audience:
@@ -219,6 +252,11 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
         raise ConfigError(f"{where}: audiences.{name}: must be a table; {example}")
     table = dict(table)
     like = table.pop("like", None)
+    if like is not None and not isinstance(like, str):
+        raise ConfigError(
+            f"{where}: audiences.{name}.like: {like!r} is not an audience name (a text); "
+            f"use one of: {', '.join(known)}"
+        )
     if like is not None and like not in known:
         raise ConfigError(
             f"{where}: audiences.{name}.like: unknown audience {like!r}; "
@@ -236,10 +274,12 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
         "template": (lambda v: isinstance(v, str) and v.endswith(".j2"), "a name ending .j2"),
         "pages": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
         "words_per_section": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
-        "min_priority": (lambda v: v in PRIORITIES, f"one of: {', '.join(PRIORITIES)}"),
-        "citations": (lambda v: v in CITATION_MODES, f"one of: {', '.join(CITATION_MODES)}"),
+        "min_priority": (lambda v: _one_of(v, PRIORITIES), f"one of: {', '.join(PRIORITIES)}"),
+        "citations": (
+            lambda v: _one_of(v, CITATION_MODES), f"one of: {', '.join(CITATION_MODES)}"
+        ),
         "requires": (
-            lambda v: isinstance(v, list) and all(x in REQUIRABLE for x in v),
+            lambda v: isinstance(v, list) and all(_one_of(x, REQUIRABLE) for x in v),
             f"a list of: {', '.join(REQUIRABLE)}",
         ),
         "allow_untranslated": (lambda v: isinstance(v, bool), "true or false"),
@@ -303,7 +343,7 @@ def load_config(
             'e.g. [tool.policybrief.sections] background = "Background"'
         )
     paper = settings.get("paper", "A4")
-    if paper not in PAPER_SIZES:
+    if not _one_of(paper, PAPER_SIZES):
         raise ConfigError(
             f"{config_file}: {where}: paper: {paper!r} is not one of: {', '.join(PAPER_SIZES)}"
         )

@@ -1,100 +1,304 @@
-"""`brief sources import`: CSL-JSON (as Zotero exports it) to source YAML skeletons."""
+"""`brief sources import`: CSL-JSON (as Zotero exports it) to source YAML skeletons.
+
+The export is untrusted data. It is parsed with limits (size, nesting, numbers Python
+can hold), checked against the CSL-JSON schema (schemas/csl-data.json, the Citation Style
+Language project's own), and the skeletons are written through the YAML library, so that
+no text in the export can become a field, a line or a comment of its own.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import math
 import re
+import stat
+from collections.abc import Iterator, Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, get_args
 
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString as _text  # escapes as needed
+
 from .config import Config
-from .errors import BriefError, display_path
-from .models import CslType
-from .output import write_atomic
+from .errors import BriefError, InputError, Problem, display_path, printable
+from .models import CslType, PartialDate
+from .output import write_files
 from .schema import KINDS
 
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 32 * 1024 * 1024  # tens of thousands of items; a Zotero item is about 1 KB
+# CSL-JSON nests five levels (the list, an item, a date, its date-parts, one part);
+# deeper is not bibliographic data. Checked before the schema, whose messages quote values.
+MAX_DEPTH = 32
+MAX_SHOWN = 20  # problems listed before "and N more"
 _TEXT_FIELDS = ("title", "title-short", "container-title", "publisher", "URL", "language")
 _PERSPECTIVES = "independent | official | state-media | think-tank | academic | opinion"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_REMEDY = "correct it in the reference manager and export again, or leave the item out"
 
 
 def slug(text: str) -> str:
-    """A source id from a citation key: lowercase letters, digits and hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "source"
+    """A source id from a citation key: lowercase letters, digits and hyphens ('' if the
+    key has none)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].rstrip("-")
 
 
-def _date(value: Any) -> str | None:
-    """CSL-JSON date (date-parts, raw or literal) as YYYY[-MM[-DD]], if it has one."""
-    if not isinstance(value, dict):
-        return None
-    parts = (value.get("date-parts") or [[None]])[0]
-    if parts and isinstance(parts[0], int | str) and str(parts[0]).isdigit():
-        numbers = [int(p) for p in parts[:3] if str(p).isdigit()]
-        return "-".join(f"{n:04d}" if i == 0 else f"{n:02d}" for i, n in enumerate(numbers))
-    raw = str(value.get("raw") or value.get("literal") or "")
-    match = re.match(r"^\d{4}(-\d{2}(-\d{2})?)?", raw)
-    return match.group(0) if match else None
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as quoted in a message or comment: one line, no lone surrogate, short."""
+    text = repr(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = printable(text)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
 
 
-def _yaml(value: Any) -> str:
-    """A YAML scalar: JSON strings are valid double-quoted YAML."""
-    return json.dumps(value, ensure_ascii=False)
+class _NotData(ValueError):
+    """A JSON token Python reads but no CSL-JSON holds (NaN, 1e999, 5000 digits)."""
 
 
-def skeleton(item: dict[str, Any]) -> str:
-    """The YAML text of one source skeleton for a CSL-JSON item."""
-    kind = item.get("type") if item.get("type") in get_args(CslType) else "document"
-    lines = [
-        KINDS["source"].modeline,  # editors validate the file as it is filled in
-        f"# Imported from CSL-JSON (citation key {item.get('id')!s}). Fill in `perspective`",
-        "# and `assessment`, then add notes: `brief check` reports what is missing.",
-        f"type: {kind}",
-    ]
-    for key in _TEXT_FIELDS:
-        if isinstance(item.get(key), str) and item[key].strip():
-            lines.append(f"{key}: {_yaml(item[key].strip())}")
-    names = [n for n in item.get("author", []) if isinstance(n, dict)]
-    if names:
-        lines.append("author:")
-        for name in names:
-            fields = {k: name[k] for k in ("family", "given", "literal") if name.get(k)}
-            if fields:
-                lines.append("  - " + ", ".join(f"{k}: {_yaml(v)}" for k, v in fields.items())
-                             .replace(", ", "\n    ", len(fields) - 1))
-    for key in ("issued", "accessed"):
-        date = _date(item.get(key))
-        if date:
-            lines.append(f"{key}: {date}")
-    lines += [
-        f"# perspective: {_PERSPECTIVES}",
-        "# assessment: >-",
-        "#   Who published it, with what stance, and what it is reliable for.",
-        "notes: []",
-    ]
-    return "\n".join(lines) + "\n"
+def _constant(name: str) -> Any:
+    raise _NotData(f"{name} is not a number in JSON")
 
 
-def import_csl(config: Config, path: Path, force: bool = False) -> list[Path]:
-    """Write sources/<id>.yaml for each item of a CSL-JSON file; returns the files."""
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotData(f"the number {text[:20]} is too large to be a number")
+    return value
+
+
+def _int(text: str) -> int:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BriefError(f"{path}: cannot read: {exc}") from exc
+        return int(text)
+    except ValueError:  # over Python's limit on digits converted (4300)
+        raise _NotData(f"a number {len(text)} digits long is not a CSL value") from None
+
+
+def _parse(path: Path, display: str) -> Any:
+    """The JSON value of the export, or a BriefError saying why there is none."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
+            raise BriefError(f"{display}: not a regular file; export CSL JSON to a file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise BriefError(f"{display}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_BYTES:
+        raise BriefError(
+            f"{display}: over the {MAX_BYTES}-byte limit for an export; export the items "
+            "in smaller collections"
+        )
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_constant, parse_float=_float,
+                          parse_int=_int)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BriefError(f"{display}:{line}: not UTF-8 text; export CSL JSON from Zotero") from exc
     except json.JSONDecodeError as exc:
         raise BriefError(
-            f"{path}:{exc.lineno}: not valid JSON: {exc.msg}; export CSL JSON from Zotero"
+            f"{display}:{exc.lineno}: not valid JSON: {exc.msg}; export CSL JSON from Zotero"
         ) from exc
+    except _NotData as exc:
+        raise BriefError(f"{display}: not valid JSON: {exc}; export CSL JSON from Zotero") from exc
+    except RecursionError:
+        raise BriefError(
+            f"{display}: lists or objects nested more than {MAX_DEPTH} levels deep; "
+            "this is not CSL JSON"
+        ) from None
+
+
+def _label(items: Sequence[Any], path: Sequence[str | int]) -> str:
+    """Where in the list of items a path points: "item 3 (id 'x'): author[0].family"."""
+    if not path:
+        return ""
+    index, rest = int(path[0]), path[1:]
+    item, label = items[index], f"item {index + 1}"
+    if isinstance(item, dict) and type(item.get("id")) in (str, int, float):
+        label += f" (id {_shown(item['id'])})"
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest).lstrip(".")
+    return f"{label}: {field}" if field else label
+
+
+def _walk(items: list[Any]) -> Iterator[tuple[list[str | int], str]]:
+    """(path, problem) for nesting past MAX_DEPTH and for texts that are not Unicode
+    (a lone surrogate, from an escape like \\ud800, cannot be written as UTF-8)."""
+    stack: list[tuple[Any, list[str | int]]] = [(items, [])]
+    while stack:  # not recursive: the depth is what is being checked
+        value, path = stack.pop()
+        if len(path) >= MAX_DEPTH:
+            yield path, f"nested more than {MAX_DEPTH} levels deep"
+            continue
+        children: list[tuple[Any, list[str | int]]] = []
+        if isinstance(value, dict):
+            for key, child in value.items():  # a key is checked as part of its object
+                children += [(key, path), (child, [*path, key])]
+        elif isinstance(value, list):
+            children = [(child, [*path, i]) for i, child in enumerate(value)]
+        stack.extend(reversed(children))  # popped in the file's order
+        if isinstance(value, str) and _SURROGATE.search(value):
+            yield path, f"{_shown(value)} holds half of a UTF-16 pair (a lone surrogate), " \
+                "which is not a character"
+
+
+def _schema_problems(items: list[Any], display: str) -> list[Problem]:
+    """Every way the items differ from the CSL-JSON schema, a leaf error each."""
+    import jsonschema  # only this command needs it
+
+    schema = json.loads(files("policybrief").joinpath("schemas/csl-data.json").read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+
+    def leaves(error: Any) -> Iterator[Any]:
+        # The schema's anyOf keywords have one alternative each: its errors are the error.
+        if error.context:
+            for child in error.context:
+                yield from leaves(child)
+        else:
+            yield error
+
+    problems = []
+    for error in validator.iter_errors(items):
+        for leaf in leaves(error):
+            message, remedy = leaf.message, _REMEDY
+            if leaf.validator == "enum":  # the message would list them all, unquoted
+                message = f"{leaf.instance!r} is not one of the values CSL-JSON allows"
+                remedy = f"use one of: {', '.join(map(str, leaf.validator_value))}"
+            message = message.replace(repr(leaf.instance), _shown(leaf.instance))
+            problems.append(Problem(display, None, _label(items, list(leaf.absolute_path)), message,
+                                    remedy))
+    return problems
+
+
+def _date(value: dict[str, Any]) -> PartialDate | None:
+    """A CSL-JSON date (date-parts, else raw or literal) as a partial date, if it has one;
+    ValueError if it says a date that cannot be (year 0, month 13)."""
+    parts = value.get("date-parts")
+    if parts:
+        first = parts[0]
+        numbers = []
+        for part in first:
+            if isinstance(part, str) and part.strip().isdigit():
+                part = int(part)
+            elif isinstance(part, float) and part.is_integer():
+                part = int(part)
+            if not isinstance(part, int):
+                raise ValueError(f"date-parts {_shown(parts)}: {_shown(part)} is not a whole "
+                                 "number")
+            numbers.append(part)
+        text = "-".join(f"{n:04d}" if i == 0 else f"{n:02d}" for i, n in enumerate(numbers))
+        return PartialDate.parse(text)
+    raw = str(value.get("raw") or value.get("literal") or "")
+    match = re.match(r"^\d{4}(-\d{2}(-\d{2})?)?", raw)  # a literal "Spring 2015" has none
+    return PartialDate.parse(match.group(0)) if match else None
+
+
+def skeleton(item: dict[str, Any], dates: dict[str, PartialDate]) -> CommentedMap:
+    """The YAML document of one source skeleton, for a CSL-JSON item the schema accepts
+    and its dates (issued, accessed) as read by _date."""
+    kind = item["type"] if item["type"] in get_args(CslType) else "document"
+    data = CommentedMap(type=kind)
+    for key in _TEXT_FIELDS:
+        if key in item and item[key].strip():
+            data[key] = _text(item[key].strip())
+    names = CommentedSeq()
+    for name in item.get("author", []):
+        fields = {k: _text(name[k].strip()) for k in ("family", "given", "literal")
+                  if name.get(k, "").strip()}
+        if fields:
+            names.append(CommentedMap(fields))
+    if names:
+        data["author"] = names
+    for key, date in dates.items():  # a full date as a YAML date, else text ('2015')
+        data[key] = date.start if date.day else str(date)
+    data["notes"] = CommentedSeq()
+    data.yaml_set_start_comment("\n".join([
+        KINDS["source"].modeline.removeprefix("# "),  # editors validate the file as it fills
+        f"Imported from CSL-JSON (citation key {_shown(item['id'])}). Fill in `perspective`",
+        "and `assessment`, then add notes: `brief check` reports what is missing.",
+    ]))
+    data.yaml_set_comment_before_after_key("notes", before="\n".join([
+        f"perspective: {_PERSPECTIVES}",
+        "assessment: >-",
+        "  Who published it, with what stance, and what it is reliable for.",
+    ]))
+    return data
+
+
+def _dump(data: CommentedMap) -> bytes:
+    yaml = YAML(typ="rt")
+    yaml.width = 1_000_000  # one line per value, as an analyst would write it
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue().encode("utf-8")
+
+
+def _fail(problems: list[Problem]) -> InputError:
+    for problem in problems[:MAX_SHOWN]:
+        log.error("%s", problem)
+    if len(problems) > MAX_SHOWN:
+        log.error("... and %d more", len(problems) - MAX_SHOWN)
+    return InputError(problems, "nothing was imported")
+
+
+def import_csl(config: Config, path: Path, force: bool = False) -> list[tuple[Path, str]]:
+    """Write sources/<id>.yaml for each item of a CSL-JSON file, all or none; returns
+    each file with a note on its id ("" when the citation key only lost its capitals)."""
+    display = display_path(path, config.root)
+    data = _parse(path, display)
     items = data.get("items") if isinstance(data, dict) else data
-    if not isinstance(items, list) or not all(isinstance(i, dict) and i.get("id") for i in items):
-        raise BriefError(f"{path}: expected a CSL-JSON list of items, each with an `id`")
-    targets = {config.sources_dir / f"{slug(str(i['id']))}.yaml": i for i in items}
-    if len(targets) < len(items):
-        raise BriefError(f"{path}: two items share an id once made into file names")
+    if not isinstance(items, list):
+        raise BriefError(f"{display}: expected a CSL-JSON list of items; export CSL JSON "
+                         "from Zotero")
+    problems = [Problem(display, None, _label(items, where), what, _REMEDY)
+                for where, what in _walk(items)]
+    if problems:
+        raise _fail(problems)
+    problems = _schema_problems(items, display)
+    if problems:
+        raise _fail(problems)
+
+    documents: dict[str, tuple[int, CommentedMap]] = {}
+    notes: dict[str, str] = {}
+    for i, item in enumerate(items):
+        key = str(item["id"])
+        source_id = slug(key)
+        if not source_id:
+            problems.append(Problem(display, None, _label(items, [i, "id"]),
+                                    "has no letter or digit (a-z, 0-9) to make a source id of",
+                                    "give the item a citation key"))
+            continue
+        if source_id in documents:
+            problems.append(Problem(
+                display, None, _label(items, [i, "id"]),
+                f"makes the source id {source_id!r}, as item {documents[source_id][0] + 1} "
+                "does", "give one of them another citation key",
+            ))
+            continue
+        dates = {}
+        for field in ("issued", "accessed"):
+            try:
+                date = _date(item[field]) if field in item else None
+            except ValueError as exc:
+                problems.append(Problem(display, None, _label(items, [i, field]), str(exc),
+                                        _REMEDY))
+                continue
+            if date is not None:
+                dates[field] = date
+        documents[source_id] = (i, skeleton(item, dates))
+        if source_id != key.lower():  # characters a source id cannot have: said, not hidden
+            notes[source_id] = f"source id made from citation key {_shown(key)}"
+    if problems:
+        raise _fail(problems)
+
+    targets = {config.sources_dir / f"{source_id}.yaml": source_id for source_id in documents}
     existing = [p for p in targets if p.exists()]
     if existing and not force:
         raise BriefError(
             f"{display_path(existing[0], config.root)} already exists; "
             "use --force to replace it, or remove that item from the export"
         )
-    for target, item in targets.items():
-        write_atomic(target, skeleton(item).encode("utf-8"))
-    return list(targets)
+    write_files({target: _dump(documents[source_id][1]) for target, source_id in targets.items()})
+    return [(target, notes.get(source_id, "")) for target, source_id in targets.items()]

@@ -82,7 +82,9 @@ CslType = Literal[
 ]
 MAX_QUOTE_WORDS = 25
 CITING_LISTS = ("key_messages", "recommendations", "lines_to_take", "questions")
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# The year as written, of any sign and (bounded) length: 0000 or 10000 gets its own message.
+_DATE = re.compile(r"^(-?\d{1,8})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_YEAR = r"(?!0000)\d{4}"  # the years a date (datetime.date) can have: 0001 to 9999
 _MONTH_DAYS = (
     ("(0[13578]|1[02])", r"(0[1-9]|[12]\d|3[01])"),
     ("(0[469]|11)", r"(0[1-9]|[12]\d|30)"),
@@ -94,7 +96,7 @@ def _date_pattern(full: bool) -> str:
     """YYYY[-MM[-DD]] (full: YYYY-MM-DD) as a JSON Schema pattern, months and days in range."""
     optional = "" if full else "?"
     months = "|".join(f"{month}(-{day}){optional}" for month, day in _MONTH_DAYS)
-    return rf"^\s*\d{{4}}(-({months})){optional}\s*$"
+    return rf"^\s*{_YEAR}(-({months})){optional}\s*$"
 
 
 PARTIAL_DATE, FULL_DATE = _date_pattern(full=False), _date_pattern(full=True)
@@ -121,6 +123,13 @@ class PartialDate:
             raise ValueError(f"{text!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
         year, month, day = (int(g) if g else None for g in match.groups())
         assert year is not None
+        if not dt.MINYEAR <= year <= dt.MAXYEAR:
+            raise ValueError(
+                f"{text!r} is not a real date: year {match.group(1)} is not a calendar year "
+                f"({dt.MINYEAR}–{dt.MAXYEAR})"
+            )
+        if len(match.group(1)) != 4:
+            raise ValueError(f"{text!r} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
         if month is not None and not 1 <= month <= 12:
             raise ValueError(f"{text!r} is not a real date: there is no month {month}")
         if month is not None and day is not None:
