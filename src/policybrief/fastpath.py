@@ -114,8 +114,9 @@ class Fingerprint:
         paths += input_files(_PACKAGE, _PACKAGE.resolve())
         if config.citation_style.endswith(".csl"):
             paths.append(root / config.citation_style)
+        inside = [root, _PACKAGE, *([config.archive] if config.archive else [])]
         for path in paths:
-            data = boundary.hashed(path)
+            data = boundary.hashed(path, inside)
             digest.update(str(path).encode() + b"\0" + hashlib.sha256(data).digest())
         digest.update("\n".join(_distributions()).encode())
         return cls(config, options, digest.hexdigest())
