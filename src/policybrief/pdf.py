@@ -120,12 +120,14 @@ def make_fetcher(roots: list[Path], refused: list[str], unsafe: list[str] | None
                 and parts.path.startswith("/")  # "file:x" would be relative to the cwd
             ):
                 path = Path(unquote(parts.path))
-                try:  # a missing file raises FileNotFoundError: WeasyPrint warns (a mistake,
-                    body = boundary.read(path, roots, _resource_kind(path))  # not a breach)
+                try:
+                    body = boundary.read(path, roots, _resource_kind(path))
                 except boundary.Refused as exc:
                     refused.append(url if exc.outside
                                    else f"{url} ({exc.problem.removeprefix('is ')})")
                     raise ValueError(f"refused by policybrief: {url}") from None
+                except FileNotFoundError as exc:  # a mistake, not a breach: WeasyPrint
+                    raise FileNotFoundError(f"no such file: {exc.filename}") from None  # warns
                 kind = _mime_types().guess_type(path.name)[0] or "application/octet-stream"
             else:
                 refused.append(url)
