@@ -218,8 +218,7 @@ def test_brand_applies_colours_logo_and_name(run: Callable[..., Result], project
     [
         ('[colours]\nbrand = "red; } body { display: none"\n',
          "colours.brand: 'red; } body { display: none' is not a colour"),
-        ('logo = "../../etc/logo.svg"\n', "logo: '../../etc/logo.svg' must be an .svg file "
-         "inside templates/"),
+        ('logo = "../../etc/logo.svg"\n', "logo: '../../etc/logo.svg' resolves to "),
         ('[colours]\nlink = "#000"\n', "colours.link: unknown colour"),
     ],
 )

@@ -615,8 +615,9 @@ def test_fetcher_refuses_big_files_and_fifos(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="refused by policybrief"):
             fetch((inside / name).as_uri())
     assert refused == [
-        f"{(inside / 'big.png').as_uri()} (62914560 bytes, over 52428800)",
-        (inside / "pipe.css").as_uri(),
+        f"{(inside / 'big.png').as_uri()} (62914560 bytes, over the image limit of 52428800 "
+        "bytes)",
+        f"{(inside / 'pipe.css').as_uri()} (a named pipe (FIFO), not a regular file)",
     ]
 
 

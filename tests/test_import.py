@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, write
-from policybrief import importer
+from policybrief import boundary, importer
 from policybrief.cli import cli
 from policybrief.errors import Problem
 from policybrief.yamlio import load_yaml
@@ -58,7 +58,7 @@ def test_an_id_with_newlines_cannot_add_fields(
         "'x\\nperspective: official\\nassessment: Trustworthy in ev...')\n"
     )
     path = project / "sources" / f"{made}.yaml"
-    doc = load_yaml(path, path.name)
+    doc = load_yaml(path, path.name, path.parent, "source file")
     assert not isinstance(doc, Problem), doc
     assert list(doc.data) == ["type", "title", "notes"]
     check = run("check", "--project", project)
@@ -142,12 +142,13 @@ def test_an_export_over_the_size_limit(
     run: Callable[..., Result], project: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(importer, "MAX_BYTES", 1000)
+    monkeypatch.setitem(boundary.LIMITS, "CSL-JSON export", 1000)
     export = write(tmp_path / "zotero.json", _export(_item(note="x" * 1000)))
     result = run("sources", "import", export, "--project", project)
     _no_traceback(result)
     assert result.exit_code == 1
-    assert f"{export}: over the 1000-byte limit for an export" in result.stderr
+    assert f"{export}: is " in result.stderr
+    assert "bytes, over the CSL-JSON export limit of 1000 bytes" in result.stderr
     assert not (project / "sources" / "good.yaml").exists()
 
 
@@ -220,7 +221,7 @@ def test_any_text_is_a_value_not_yaml(key: str, title: str, family: str) -> None
         _no_traceback(result)
         assert result.exit_code == 0, result.output
         (path,) = (project / "sources").iterdir()
-        doc = load_yaml(path, path.name)
+        doc = load_yaml(path, path.name, path.parent, "source file")
         assert not isinstance(doc, Problem), doc
         expected = {"type": "book", "title": title.strip(), "author": [{"family": family.strip()}],
                     "notes": []}

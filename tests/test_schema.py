@@ -52,7 +52,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 
 def _errors(schema: dict[str, Any], path: Path) -> list[str]:
-    doc = load_yaml(path, path.name)  # the loader `brief build` reads files with
+    doc = load_yaml(path, path.name, path.parent, "source file")  # as `brief build` reads
     assert not isinstance(doc, Problem), doc
     validator = jsonschema.Draft202012Validator(schema)
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"

@@ -277,7 +277,7 @@ def test_broken_source_does_not_cascade(run: Callable[..., Result], project: Pat
          "490329036 times, over the limit of 10000 (column 1); write the values out instead of "
          "repeating them with *aliases"),
         (b"title: x\n" * 300_000, "sources/empty.yaml: file is 2700000 bytes, over the "
-         "2097152-byte limit; split it into smaller files"),
+         "source file limit of 2097152 bytes; make it smaller or split it"),
     ],
 )
 def test_unreadable_files(
@@ -301,6 +301,8 @@ def test_a_source_that_is_not_a_file(run: Callable[..., Result], project: Path,
     result = run("check", "--project", project)
     assert result.exit_code == 1
     assert _problems(result) == [
-        "sources/odd.yaml: not a regular file (a device, pipe or folder); replace it with a "
-        "plain YAML file"
+        "sources/odd.yaml: file is a link to /dev/zero, outside sources/; copy the file into "
+        "sources/ instead" if kind == "device" else
+        "sources/odd.yaml: file is a named pipe (FIFO), not a regular file; replace it with a "
+        "regular file"
     ]

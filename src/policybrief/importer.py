@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -23,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString as _text  # escapes as needed
 
+from . import boundary
 from .config import Config
 from .errors import BriefError, InputError, Problem, display_path, printable
 from .models import CslType, PartialDate
@@ -31,7 +31,6 @@ from .schema import KINDS
 
 log = logging.getLogger(__name__)
 
-MAX_BYTES = 32 * 1024 * 1024  # tens of thousands of items; a Zotero item is about 1 KB
 # CSL-JSON nests five levels (the list, an item, a date, its date-parts, one part);
 # deeper is not bibliographic data. Checked before the schema, whose messages quote values.
 MAX_DEPTH = 32
@@ -80,17 +79,11 @@ def _int(text: str) -> int:
 def _parse(path: Path, display: str) -> Any:
     """The JSON value of the export, or a BriefError saying why there is none."""
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
-            raise BriefError(f"{display}: not a regular file; export CSL JSON to a file")
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        raw = boundary.read(path, None, "CSL-JSON export")
+    except boundary.Refused as exc:
+        raise BriefError(f"{display}: {exc.problem}; {exc.remedy}") from exc
     except OSError as exc:
         raise BriefError(f"{display}: cannot read: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_BYTES:
-        raise BriefError(
-            f"{display}: over the {MAX_BYTES}-byte limit for an export; export the items "
-            "in smaller collections"
-        )
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_constant, parse_float=_float,
                           parse_int=_int)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,7 +191,8 @@ def validate_document(doc: Document, model: type[M], **extra: Any) -> M | list[P
 
 
 def _load_folder(
-    folder: Path, model: type[M], root: Path, problems: list[Problem], broken: set[str]
+    folder: Path, model: type[M], what: str, root: Path, problems: list[Problem],
+    broken: set[str],
 ) -> dict[str, Entry[M]]:
     entries: dict[str, Entry[M]] = {}
     if not folder.is_dir():
@@ -213,7 +215,7 @@ def _load_folder(
                 )
             )
             continue
-        doc = load_yaml(path, display)
+        doc = load_yaml(path, display, folder, what)
         if isinstance(doc, Problem):
             problems.append(doc)
             broken.add(path.stem)
@@ -248,14 +250,15 @@ def load_project(config: Config) -> tuple[Project, list[Problem]]:
             )
         )
     project.sources = _load_folder(
-        config.sources_dir, Source, config.root, problems, project.broken
+        config.sources_dir, Source, "source file", config.root, problems, project.broken
     )
     project.briefs = _load_folder(
-        config.briefs_dir, Brief, config.root, problems, project.broken_briefs
+        config.briefs_dir, Brief, "brief file", config.root, problems, project.broken_briefs
     )
     places_file = config.root / PLACES_FILE
-    if places_file.is_file():
-        doc = load_yaml(places_file, PLACES_FILE)
+    if os.path.lexists(places_file):  # a pipe or a link out is refused, not skipped
+        doc = load_yaml(places_file, PLACES_FILE, config.root, "places file",
+                        "the project folder")
         result = doc if isinstance(doc, Problem) else validate_document(doc, Places)
         if isinstance(result, Places):
             project.places = result.places

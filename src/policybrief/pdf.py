@@ -29,7 +29,8 @@ from urllib.parse import unquote, urlsplit
 
 import click
 
-from .config import Config
+from . import boundary
+from .config import FONT_FORMATS, Config
 from .errors import PolicyError, RenderError, TemplateError
 from .output import signals_held
 
@@ -82,14 +83,18 @@ def allowed_roots(config: Config) -> list[Path]:
     return [p.resolve() for p in (config.root, package_templates, *_font_dirs().values())]
 
 
-MAX_RESOURCE_BYTES = 50 * 1024 * 1024  # one file a document loads (image, font, CSS)
-
-
 @cache
 def _mime_types() -> mimetypes.MimeTypes:
     # Python's built-in table only: mimetypes.guess_type() would read the machine's
     # /etc/mime.types, a file outside the project (and output would depend on it).
     return mimetypes.MimeTypes()
+
+
+def _resource_kind(path: Path) -> str:
+    """What a file a document loads is, for its size limit (boundary.LIMITS)."""
+    if path.suffix.lower() == ".css":
+        return "stylesheet"
+    return "font" if path.suffix.lower() in FONT_FORMATS else "image"
 
 
 def make_fetcher(roots: list[Path], refused: list[str], unsafe: list[str] | None = None) -> Any:
@@ -114,19 +119,16 @@ def make_fetcher(roots: list[Path], refused: list[str], unsafe: list[str] | None
                 parts.scheme == "file" and parts.netloc in ("", "localhost")
                 and parts.path.startswith("/")  # "file:x" would be relative to the cwd
             ):
-                path = Path(unquote(parts.path)).resolve()
-                inside = any(path.is_relative_to(root) for root in roots)
-                if inside and not path.exists():  # a mistake, not a breach: WeasyPrint
-                    raise FileNotFoundError(f"no such file: {path}")  # warns (--strict fails)
-                if not (inside and path.is_file()):
-                    refused.append(url)
-                    raise ValueError(f"refused by policybrief: {url}")
-                size = path.stat().st_size
-                if size > MAX_RESOURCE_BYTES:
-                    refused.append(f"{url} ({size} bytes, over {MAX_RESOURCE_BYTES})")
-                    raise ValueError(f"refused by policybrief: {url} is too big")
+                path = Path(unquote(parts.path))
+                try:
+                    body = boundary.read(path, roots, _resource_kind(path))
+                except boundary.Refused as exc:
+                    refused.append(url if exc.outside
+                                   else f"{url} ({exc.problem.removeprefix('is ')})")
+                    raise ValueError(f"refused by policybrief: {url}") from None
+                except FileNotFoundError as exc:  # a mistake, not a breach: WeasyPrint
+                    raise FileNotFoundError(f"no such file: {exc.filename}") from None  # warns
                 kind = _mime_types().guess_type(path.name)[0] or "application/octet-stream"
-                body = path.read_bytes()
             else:
                 refused.append(url)
                 raise ValueError(f"refused by policybrief: {url}")

@@ -102,4 +102,6 @@ def stylesheet_source(env: SandboxedEnvironment, name: str) -> Stylesheet:
             f"stylesheet {name!r} not found in templates/ or the package; fix `stylesheet` "
             'in the audience\'s config, or set it to "" for none'
         ) from None
+    except SecurityError as exc:  # a way out of templates/, a pipe, a file too big
+        raise PolicyError(str(exc)) from None
     return Stylesheet(name, text)

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import logging
 import math
+import os
 import re
 import string
 import tomllib
@@ -25,6 +26,7 @@ from jinja2 import (
     PackageLoader,
     PrefixLoader,
     StrictUndefined,
+    TemplateNotFound,
     select_autoescape,
 )
 from jinja2.compiler import CodeGenerator, Frame
@@ -41,7 +43,8 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markupsafe import Markup
 
-from .config import Config
+from . import boundary
+from .config import TEMPLATES, Config
 from .errors import ConfigError
 from .models import Name, PartialDate
 from .output import write_atomic
@@ -292,11 +295,15 @@ def _image_problem(src: str, base: str, root: Path) -> MarkdownProblem | None:
     path = Path(unquote(parts.path))
     if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not path.is_absolute():
         return MarkdownProblem("outside", f"image {shown} is not a file in the project")
-    resolved = path.resolve()
-    if not resolved.is_relative_to(root):
-        return MarkdownProblem("outside", f"image {shown} is outside the project ({resolved})")
-    if not resolved.is_file():
-        return MarkdownProblem("missing", f"image {shown} not found ({resolved})")
+    try:
+        boundary.resolve(path, root, "image", name="the project")
+    except boundary.Refused as exc:
+        if exc.outside:
+            return MarkdownProblem("outside",
+                                   f"image {shown} is outside the project ({path.resolve()})")
+        return MarkdownProblem("outside", f"image {shown} {exc.problem}")
+    except OSError:
+        return MarkdownProblem("missing", f"image {shown} not found ({path.resolve()})")
     return None
 
 
@@ -628,32 +635,43 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 
 class ConfinedLoader(FileSystemLoader):
-    """A FileSystemLoader that refuses, rather than follows, a way out of its folder:
-    `..`, absolute names and symlinks that resolve outside (Jinja follows symlinks)."""
+    """A FileSystemLoader that reads through the trust boundary: `..`, absolute names,
+    symlinks that resolve outside its folder (Jinja follows them), devices, pipes and
+    files over the limit are refused (SecurityError), not read. A name not there is
+    left to the next loader (the package's)."""
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
-        self.folder = folder.resolve()
+        self.folder = folder
 
     def get_source(
         self, environment: Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
-        """The template's source, if it resolves inside the folder (checked before
-        the file is read)."""
+        """The template's (or stylesheet's) source, read by boundary.read."""
+        what = "stylesheet" if template.endswith(".css") else "template"
         pieces = template.replace("\\", "/").split("/")
         if template.startswith(("/", "\\")) or ".." in pieces:
             raise SecurityError(
-                f"template name {template!r} points outside templates/; name templates "
+                f"{what} name {template!r} points outside templates/; name {what}s "
                 "relative to templates/, without '..'"
             )
         candidate = self.folder.joinpath(*split_template_path(template))
-        resolved = candidate.resolve()
-        if candidate.exists() and not resolved.is_relative_to(self.folder):
-            raise SecurityError(
-                f"template {template!r} is a link to {resolved}, outside templates/; copy "
-                "the file into templates/ instead"
-            )
-        return super().get_source(environment, template)
+        try:
+            source = boundary.read(candidate, self.folder, what, name=TEMPLATES)
+            mtime = os.stat(candidate).st_mtime
+        except boundary.Refused as exc:
+            raise SecurityError(f"{what} {template!r} {exc.problem}; {exc.remedy}") from None
+        except FileNotFoundError:
+            raise TemplateNotFound(template) from None
+        filename = os.path.normpath(candidate)
+
+        def uptodate() -> bool:
+            try:
+                return os.stat(candidate).st_mtime == mtime
+            except OSError:
+                return False
+
+        return source.decode("utf-8"), filename, uptodate
 
 
 def make_environment(config: Config) -> SandboxedEnvironment:

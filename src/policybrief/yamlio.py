@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,9 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import boundary
 from .errors import Problem
 
-MAX_BYTES = 2 * 1024 * 1024  # a source or brief file is text an analyst wrote, not a data dump
 MAX_DEPTH = 32  # a brief nests four or five levels; deeper is a mistake or an attack
 MAX_ALIAS_GROWTH = 10_000  # values that aliases (*name) may add by repeating anchored ones
 _NEST_REMEDY = "flatten the structure; no field of a source or brief nests that deep"
@@ -166,22 +165,17 @@ def _problem(display: str, exc: YAMLError) -> Problem:
     return Problem(display, line, "", message, remedy)
 
 
-def load_yaml(path: Path, display: str) -> Document | Problem:
-    """Parse one YAML file, or describe why it cannot be read."""
+def load_yaml(path: Path, display: str, within: Path, what: str,
+              name: str | None = None) -> Document | Problem:
+    """Parse one YAML file, a `what` (a kind of boundary.LIMITS) that must be inside the
+    folder `within` (called `name` in messages, by default its own name: "sources/"),
+    or describe why it cannot be read."""
     try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
-            return Problem(display, None, "", "not a regular file (a device, pipe or folder)",
-                           "replace it with a plain YAML file")
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        raw = boundary.read(path, within, what, name=name or f"{within.name}/")
+    except boundary.Refused as exc:
+        return Problem(display, None, "", f"file {exc.problem}", exc.remedy)
     except OSError as exc:
         return Problem(display, None, "", f"cannot read file: {exc.strerror}", "check the path")
-    if len(raw) > MAX_BYTES:
-        return Problem(
-            display, None, "", f"file is {max(size, len(raw))} bytes, over the "
-            f"{MAX_BYTES}-byte limit", "split it into smaller files",
-        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
