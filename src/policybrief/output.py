@@ -177,7 +177,8 @@ def write_files(files: dict[Path, bytes]) -> None:
                 os.replace(temps[-1][0], folder / JOURNAL)
                 _sync_folder(folder)
             except OSError as exc:
-                raise _failed(folder / JOURNAL, exc) from exc
+                raise OutputError(f"{_failed(folder / JOURNAL, exc).message}; earlier "
+                                  "outputs are unchanged") from exc
             done: list[_Step] = []
             try:
                 for step in steps:
@@ -293,8 +294,12 @@ def _open_written(path: Path) -> Iterator[Any]:
     except OSError:
         yield None
         return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        yield None
+        return
     with os.fdopen(fd, "rb") as handle:
-        yield handle if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        yield handle
 
 
 def read_written(path: Path, limit: int | None = None) -> bytes | None:
