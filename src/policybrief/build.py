@@ -494,7 +494,7 @@ def write_targets(
     listing = manifest_files(config.build_dir, f"policybrief {__version__}", _versions(),
                              artifacts, claims)
     # Also when the files on disk are not what they should say (damaged, or foreign).
-    on_disk = {path: read_written(path) for path in listing}
-    if files or on_disk != listing and (succeeded or any(on_disk.values())):
+    on_disk = {path: read_written(path, len(data)) for path, data in listing.items()}
+    if files or on_disk != listing and (succeeded or any(map(os.path.lexists, listing))):
         files.update(listing)
     write_files(files)  # the manifest last: it never lists a file that is not there
