@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from ruamel.yaml import YAML
 
 from conftest import FIXTURES, REPO, TALKING_POINTS
-from policybrief import merge, models
+from policybrief import merge, models, output
 from policybrief.cli import cli
 
 SUMMARY = "Error: {n} in the folders to merge; nothing was written\n"
@@ -165,7 +165,7 @@ def test_help_ends_with_an_example(run: Callable[..., Result], command: tuple[st
 def test_merge_names_its_folders_as_a_build_does(run: Callable[..., Result]) -> None:
     result = run("manifest", "merge")
     assert result.exit_code == 2 and "Missing argument 'FOLDERS...'" in result.stderr
-    assert merge.SLUG == models.SLUG  # the brief-id and audience names merge accepts
+    assert output.SLUG == models.SLUG  # the brief-id and audience names merge accepts
 
 
 # --- refusals --------------------------------------------------------------------------

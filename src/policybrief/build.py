@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -29,14 +30,16 @@ from .fastpath import Fingerprint, input_files, installed_versions
 from .load import PLACES_FILE, Project, load_project
 from .output import (
     CLAIMS,
-    MANIFEST,
     check_writable,
     claims_record,
+    confine,
+    intact,
     intact_claims,
     manifest_files,
     preferred_claims,
     project_lock,
     read_manifest,
+    read_written,
     remove_stale_temporaries,
     sha256,
     write_files,
@@ -323,11 +326,17 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _estimated_bytes(manifest: dict[str, Any], jobs: list[Job]) -> int:
-    """Room the outputs need: twice their last size (old and new coexist until renamed),
-    or 2 MB for a target never built."""
-    artifacts = manifest.get("artifacts", {})
-    return sum(2 * int(artifacts.get(j.label, {}).get("bytes", 1_000_000)) for j in jobs)
+def _estimated_bytes(build_dir: Path, jobs: list[Job]) -> int:
+    """Room the outputs need: twice their size on disk (old and new coexist until
+    renamed), or 2 MB for a target never built."""
+    def size(pdf: Path) -> int:
+        try:
+            found = pdf.lstat()
+        except OSError:
+            return 1_000_000
+        return found.st_size if stat.S_ISREG(found.st_mode) else 1_000_000
+
+    return sum(2 * size(build_dir / f"{j.label}.pdf") for j in jobs)
 
 
 def build(
@@ -342,8 +351,9 @@ def build(
     project, warnings = check_project(config)
     todo = plan(config, project, brief_ids, audiences, archival_all, shard)
     with project_lock(config.root):
+        confine(config.root, {config.build_dir, *(config.build_dir / j.brief_id for j in todo)})
         remove_stale_temporaries(config.build_dir)
-        previous = read_manifest(config.build_dir)
+        previous = read_manifest(config.build_dir, note=True)
         due = _claims_due(config, project, previous, todo)
         unchanged = [] if force else [
             j for j in todo if _is_current(config, previous, j) and j.label not in due
@@ -351,7 +361,7 @@ def build(
         pending = [j for j in todo if j not in unchanged]
         if pending:
             check_writable({config.build_dir / j.brief_id for j in pending},
-                           _estimated_bytes(previous, pending))
+                           _estimated_bytes(config.build_dir, pending))
         results = _render_all(config, project, pending, jobs, progress)
         built = [r for r in results if isinstance(r, Target)]
         failed = [r for r in results if isinstance(r, Failure)]
@@ -393,11 +403,10 @@ def _render_all(
 
 
 def _is_current(config: Config, manifest: dict[str, Any], job: Job) -> bool:
-    entry: dict[str, Any] = manifest.get("artifacts", {}).get(job.label) or {}
+    entry: dict[str, Any] = manifest["artifacts"].get(job.label) or {}
     if not entry or entry.get("inputs") != job.digest:
         return False
-    pdf = config.build_dir / str(entry.get("pdf", ""))
-    return pdf.is_file() and sha256(pdf.read_bytes()) == entry.get("sha256")
+    return intact(config.build_dir / entry["pdf"], entry["sha256"], entry["bytes"])
 
 
 def _listed(project: Project) -> set[str]:
@@ -482,9 +491,10 @@ def write_targets(
         if kept is None or preferred_claims([record, kept]) is record:
             files[folder / CLAIMS] = data
             claims[target.brief_id] = record
-    if (files or artifacts != manifest.get("artifacts", {})
-            or claims != manifest.get("claims", {})
-            or (succeeded and not (config.build_dir / MANIFEST).is_file())):
-        files.update(manifest_files(config.build_dir, f"policybrief {__version__}",
-                                    _versions(), artifacts, claims))
+    listing = manifest_files(config.build_dir, f"policybrief {__version__}", _versions(),
+                             artifacts, claims)
+    # Also when the files on disk are not what they should say (damaged, or foreign).
+    on_disk = {path: read_written(path, len(data)) for path, data in listing.items()}
+    if files or on_disk != listing and (succeeded or any(map(os.path.lexists, listing))):
+        files.update(listing)
     write_files(files)  # the manifest last: it never lists a file that is not there

@@ -352,7 +352,8 @@ def watch(project: Path | None, archive: Path | None) -> None:
 
 HELP_INTO = ("The folder to merge into (default: build/ of the project found from the "
              "current folder, or of --project). It must not hold another build's manifest, "
-             "unless it is one of the folders merged.")
+             "unless it is one of the folders merged, nor be reached through a link out "
+             "of the project (or of the current folder, if inside it).")
 
 
 @cli.group()
@@ -387,8 +388,13 @@ def manifest_merge(folders: tuple[Path, ...], into: Path | None, project: Path |
     if into is None:
         from .config import load_config
 
-        into = load_config(project).build_dir
-    merged = merge_builds(list(folders), into)
+        config = load_config(project)
+        into, within = config.build_dir, (config.root, "the project")
+    elif Path(os.path.abspath(into)).is_relative_to(Path.cwd()):
+        within = (Path.cwd(), "the current folder")
+    else:
+        within = (into, str(into))
+    merged = merge_builds(list(folders), into, within)
     for pdf, folder in merged.pdfs:
         click.echo(f"merged {merged.into / pdf} from {folder}")
 

@@ -8,7 +8,8 @@ and every artifact and claims.json in place with its recorded hash, has a known 
 the same warnings, every target unchanged. It reports that without reading YAML,
 importing the models or WeasyPrint: in a small fraction of the time a full check takes.
 
-The state file, build/.policybrief-state.json, is written with output.write_atomic.
+The state file, build/.policybrief-state.json, is written with output.write_files and,
+like the manifest, read back as untrusted input: what is not as written here is ignored.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import Any
 
 from . import boundary
 from .config import Config
-from .output import intact_claims, read_manifest, write_atomic
+from .errors import OutputError
+from .output import JOURNAL, confine, intact, intact_claims, read_json, read_manifest, write_files
 
 log = logging.getLogger(__name__)
 
@@ -122,32 +124,42 @@ class Fingerprint:
         return cls(config, options, digest.hexdigest())
 
     def _state(self) -> dict[str, Any]:
+        """The recorded outcomes (options -> entry) that are as `record` writes them."""
         try:
-            data = json.loads((self.config.build_dir / STATE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_json(self.config.build_dir / STATE)
+        except ValueError as exc:
+            log.debug("%s: %s; ignored", self.config.build_dir / STATE, exc)
             return {}
-        return data if isinstance(data, dict) else {}
+        return {options: entry for options, entry in data.items() if _sound(entry)} if (
+            isinstance(data, dict)) else {}
 
     def replay(self) -> list[str] | None:
         """If nothing changed since a successful build with these options: log its
-        warnings again and return its targets' labels (all unchanged). Else None."""
-        entry = self._state().get(self.options)
-        if not isinstance(entry, dict) or entry.get("fingerprint") != self.digest:
+        warnings again and return its targets' labels (all unchanged). Else None (then
+        the build itself reports a link out of the project or undoes a commit)."""
+        build_dir = self.config.build_dir
+        try:
+            confine(self.config.root, [build_dir])
+        except OutputError:
             return None
-        manifest = read_manifest(self.config.build_dir)
-        artifacts = manifest.get("artifacts", {})
-        labels = entry.get("targets", [])
-        claims = intact_claims(self.config.build_dir, manifest)
-        if any(str(label).split("/", 1)[0] not in claims for label in labels):
+        entry = self._state().get(self.options)
+        if entry is None or entry["fingerprint"] != self.digest or os.path.lexists(
+                build_dir / JOURNAL):
+            return None
+        labels = entry["targets"]
+        manifest = read_manifest(build_dir)
+        claims = intact_claims(build_dir, manifest)
+        briefs = {label.split("/", 1)[0] for label in labels}
+        if any(brief not in claims for brief in briefs):
             return None  # a claims.json missing or changed (or an older manifest)
+        try:
+            confine(self.config.root, [build_dir / brief for brief in briefs])
+        except OutputError:
+            return None
         for label in labels:
-            listed = artifacts.get(label) or {}
-            pdf = self.config.build_dir / str(listed.get("pdf", ""))
-            try:
-                intact = hashlib.sha256(pdf.read_bytes()).hexdigest() == listed.get("sha256")
-            except OSError:
-                intact = False
-            if not intact:
+            listed = manifest["artifacts"].get(label)
+            if listed is None or not intact(build_dir / listed["pdf"], listed["sha256"],
+                                            listed["bytes"]):
                 return None
         for warning in entry.get("warnings", []):
             log.warning("%s", warning)
@@ -161,4 +173,12 @@ class Fingerprint:
                                "warnings": warnings}
         kept = dict(list(state.items())[-_KEEP:])
         text = json.dumps(kept, indent=1, ensure_ascii=False) + "\n"
-        write_atomic(self.config.build_dir / STATE, text.encode("utf-8"))
+        write_files({self.config.build_dir / STATE: text.encode("utf-8")})
+
+
+def _sound(entry: Any) -> bool:
+    """Whether a state file's entry is as Fingerprint.record writes it."""
+    return (isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str)
+            and all(isinstance(entry.get(k), list)
+                    and all(isinstance(v, str) for v in entry[k])
+                    for k in ("targets", "warnings")))

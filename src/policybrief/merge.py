@@ -12,9 +12,7 @@ target output.preferred_claims picks, the rule a build follows.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,22 +21,22 @@ from . import __version__
 from .errors import MergeError, OutputError, printable
 from .fastpath import regular
 from .output import (
-    CLAIMS,
     MANIFEST,
+    artifact_problem,
     check_writable,
+    claims_problem,
+    confine,
     manifest_files,
     preferred_claims,
     project_lock,
+    read_json,
+    remove_stale_temporaries,
     sha256,
     write_files,
 )
 
 log = logging.getLogger(__name__)
 
-# models.SLUG, the form of brief ids and audience names; not imported from models, which
-# imports pydantic. A test keeps the two equal.
-SLUG = r"^[a-z0-9][a-z0-9-]*$"
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 REBUILD = "rebuild this shard (or download it again)"
 
 
@@ -67,45 +65,6 @@ class Merged:
     pdfs: list[tuple[str, Path]]
 
 
-def _name(value: Any) -> bool:
-    return isinstance(value, str) and re.match(SLUG, value) is not None
-
-
-def _entry_problem(label: str, entry: Any) -> str | None:
-    """What is wrong with one artifact entry, if anything (paths are checked to be
-    <brief-id>/<audience>.pdf and .html: a manifest cannot make the merge write
-    elsewhere)."""
-    if not isinstance(entry, dict):
-        return "is not a table"
-    brief, audience = entry.get("brief"), entry.get("audience")
-    if not (_name(brief) and _name(audience) and label == f"{brief}/{audience}"):
-        return "brief and audience do not make a valid '<brief-id>/<audience>' label"
-    for key, suffix in (("pdf", ".pdf"), ("html", ".html")):
-        if entry.get(key) != f"{label}{suffix}":
-            return f"{key}: {entry.get(key)!r} is not {label + suffix!r}"
-    if not (isinstance(entry.get("sha256"), str) and _HEX64.match(entry["sha256"])):
-        return "sha256: not a SHA-256 hex digest"
-    if type(entry.get("bytes")) is not int:
-        return "bytes: not a whole number"
-    return None
-
-
-def _claims_problem(brief: str, record: Any, artifacts: dict[str, Any]) -> str | None:
-    """What is wrong with one brief's claims.json record, if anything."""
-    if not isinstance(record, dict):
-        return "is not a table"
-    if record.get("path") != f"{brief}/{CLAIMS}":
-        return f"path: {record.get('path')!r} is not '{brief}/{CLAIMS}'"
-    if record.get("target") not in artifacts or not str(record["target"]).startswith(
-            f"{brief}/"):
-        return f"target: {record.get('target')!r} is not one of this folder's targets of {brief}"
-    if not isinstance(record.get("citations"), str):
-        return "citations: not a citation mode"
-    if not (isinstance(record.get("sha256"), str) and _HEX64.match(record["sha256"])):
-        return "sha256: not a SHA-256 hex digest"
-    return None
-
-
 def _read_manifest(folder: Path, problems: list[str]) -> Shard | None:
     """A shard's manifest, checked for form; None (and a problem) if it cannot be used."""
     shard = Shard(folder)
@@ -118,8 +77,8 @@ def _read_manifest(folder: Path, problems: list[str]) -> Shard | None:
                         "that `brief build` wrote (one per --shard K/N)")
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = read_json(path)
+    except ValueError as exc:
         problems.append(f"{path}: not a readable manifest ({exc}); {REBUILD}")
         return None
     if not isinstance(data, dict) or not isinstance(data.get("artifacts"), dict):
@@ -136,13 +95,15 @@ def _read_manifest(folder: Path, problems: list[str]) -> Shard | None:
         return None
     shard.generator, shard.tools = data["generator"], data["tools"]
     for label, entry in sorted(data["artifacts"].items()):
-        problem = _entry_problem(label, entry)
+        problem = artifact_problem(label, entry)
         if problem:
             problems.append(f"{path}: artifacts.{label}: {problem}; {REBUILD}")
         else:
             shard.artifacts[label] = entry
     for brief, record in sorted(data["claims"].items()):
-        problem = _claims_problem(brief, record, shard.artifacts)
+        problem = claims_problem(brief, record) or (
+            None if record["target"] in shard.artifacts else
+            f"target: {record['target']!r} is not one of this folder's targets of {brief}")
         if problem:
             problems.append(f"{path}: claims.{brief}: {problem}; {REBUILD}")
         else:
@@ -223,10 +184,21 @@ def check_shards(folders: list[Path]) -> list[Shard]:
     return shards
 
 
-def merge_builds(folders: list[Path], into: Path) -> Merged:
+def merge_builds(folders: list[Path], into: Path,
+                 within: tuple[Path, str] | None = None) -> Merged:
     """Merge shard build folders into `into`: their artifacts, each brief's preferred
-    claims.json, one manifest.json and SHA256SUMS (written last)."""
-    shards = check_shards(folders)
+    claims.json, one manifest.json and SHA256SUMS (written last). Nothing is written
+    through a link out of `within` (a folder, and how messages name it; by default
+    `into` itself), and a merge into `into` that was killed is first undone."""
+    base, where = within or (into, str(into))
+    lock = project_lock(into.parent) if into.parent.is_dir() else contextlib.nullcontext()
+    with lock:
+        confine(base, [into], where)
+        remove_stale_temporaries(into)
+        return _merge(check_shards(folders), into, base, where)
+
+
+def _merge(shards: list[Shard], into: Path, base: Path, where: str) -> Merged:
     if (into / MANIFEST).exists() and into.resolve() not in {
             s.folder.resolve() for s in shards}:
         raise OutputError(
@@ -251,8 +223,7 @@ def merge_builds(folders: list[Path], into: Path) -> Merged:
         files[into / record["path"]] = shard.files[record["path"]]
     first = shards[0]
     files.update(manifest_files(into, first.generator, first.tools, artifacts, claims))
-    lock = project_lock(into.parent) if into.parent.is_dir() else contextlib.nullcontext()
-    with lock:
-        check_writable({p.parent for p in files}, 2 * sum(len(d) for d in files.values()))
-        write_files(files)  # the manifest and SHA256SUMS last
+    confine(base, {p.parent for p in files}, where)
+    check_writable({p.parent for p in files}, 2 * sum(len(d) for d in files.values()))
+    write_files(files)  # the manifest and SHA256SUMS last
     return Merged(into, sorted(pdfs))
