@@ -3,8 +3,8 @@ only, SIGTERM ends the build at once, and a killed build leaves no worker holdin
 project lock. The signals are real: the tests find the workers' pids in the build's
 debug log ("<target>: rendering in worker <pid>") and kill them.
 
-tests/test_faults.py kills whole builds at random moments; scripts/soak --dead-worker
-repeats test_a_dead_worker_fails_its_target_only with random moments.
+tests/test_faults.py kills whole builds, and (test_dead_worker_at_random_moments) single
+workers, at random moments; `scripts/soak --signal worker` runs many more of the latter.
 """
 
 from __future__ import annotations
