@@ -418,7 +418,7 @@ def _render_in_workers(
     results: dict[Job, Target | Failure] = {}
     workers: list[_Worker] = []
 
-    def start() -> _Worker:
+    def start() -> None:
         ours, theirs = context.Pipe()
         # Its siblings' pipes are closed in it: a worker sees its pipe's end (EOF) when
         # this process closes it or dies, and no other worker may hold it open.
@@ -426,10 +426,8 @@ def _render_in_workers(
         process = context.Process(target=_serve, args=(theirs, inherited), daemon=True)
         with signals_held():  # until it is listed, for the clean-up below to end it
             process.start()
-            worker = _Worker(process, ours)
-            workers.append(worker)
+            workers.append(_Worker(process, ours))
         theirs.close()
-        return worker
 
     def record(job: Job, result: Target | Failure) -> None:
         results[job] = result
