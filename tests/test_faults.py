@@ -302,16 +302,20 @@ def _change_number(fraction: float, outputs: int) -> int:
     return 1 + int(fraction * 2 * outputs)
 
 
-def _children(pid: int) -> list[int]:
-    """The running processes whose parent is pid; Linux only."""
+def _forks(pid: int) -> list[int]:
+    """The running processes that pid forked (they keep its command line), not the
+    programs it runs (pandoc); Linux only."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = (text := stat.read_text())[text.rfind(")") + 2:].split()
+            if int(fields[1]) == pid and fields[0] not in "ZX" and (
+                (stat.parent / "cmdline").read_bytes()
+                == Path(f"/proc/{pid}/cmdline").read_bytes()
+            ):
+                found.append(int(stat.parent.name))
         except OSError:
             continue
-        if int(fields[1]) == pid and fields[0] not in "ZX":
-            found.append(int(stat.parent.name))
     return sorted(found)
 
 
@@ -339,7 +343,7 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
         if trial.signalled:
             # Not reaped yet, so the pid and the group are still this build's.
             if worker:
-                victims = _children(proc.pid)
+                victims = _forks(proc.pid)
                 trial.signalled = bool(victims)
                 if not victims:
                     trial.notes.append("no process forked by the build at that moment")
