@@ -16,7 +16,9 @@ Trials alternate between an empty build/ and the state the previous trial left. 
 goes to the whole group: nothing can clean up, so temporary files may stay, but no output
 may be partial. SIGINT and SIGTERM go to the main process, as a shell or a CI runner
 sends them: it must leave no temporary files in build/, no processes behind it, and
-exit 130 (SIGTERM: 143).
+exit 130 (SIGTERM: 143). A dead worker (SIGKILL to one process the main one forked, as
+the OOM killer sends it) must cost at most the target it was rendering: exit 0 or 4
+with "worker for X died: signal 9", the rest as after SIGINT.
 
 scripts/soak runs the same trials many more times: `scripts/soak 500`.
 """
@@ -42,7 +44,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import FIXTURES, TALKING_POINTS
-from policybrief.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
+from policybrief.errors import EXIT_INTERRUPTED, EXIT_RENDER, EXIT_TERMINATED
 from policybrief.output import write_files
 
 EPOCH = "1700000000"  # a fixed SOURCE_DATE_EPOCH: the build is then byte-reproducible
@@ -64,6 +66,9 @@ EXPECTED = {
     signal.SIGTERM: EXIT_TERMINATED,
 }
 LINGER = 2.0  # seconds the build's other processes may outlive its main process
+# What stderr says of each target lost with its worker (build._died); the only failure
+# a dead-worker trial may report.
+DIED = re.compile(r"failed (\S+): worker for \1 died: signal 9 \(SIGKILL\); .*")
 
 
 def make_project(root: Path) -> Path:
@@ -136,10 +141,12 @@ def build_reference(root: Path) -> Reference:
 
 
 def check_build(build: Path, reference: Reference, *, temporary_ok: bool,
-                old: dict[str, int] | None = None) -> list[str]:
+                old: dict[str, int] | None = None, lost: bool = False) -> list[str]:
     """Everything wrong with build/ after a trial: partial or foreign files, temporary
     files left (unless temporary_ok; those in old, the state before, are not this build's),
-    a manifest or SHA256SUMS naming missing or different files."""
+    a manifest or SHA256SUMS naming missing or different files. lost: the build lost a
+    target (a dead worker), so its manifest, SHA256SUMS and claims.json describe the
+    others; they are checked against the files, not the reference."""
     problems: list[str] = []
     present: dict[str, bytes] = {}
     for path in sorted(build.rglob("*")) if build.is_dir() else []:
@@ -159,6 +166,8 @@ def check_build(build: Path, reference: Reference, *, temporary_ok: bool,
                 problems.append(f"{name}: not a JSON object: {data[:80]!r}")
         elif expected is None:
             problems.append(f"{name}: not an output of the reference build")
+        elif lost and Path(name).name in ("manifest.json", "SHA256SUMS", "claims.json"):
+            continue
         elif data != expected:
             problems.append(
                 f"{name}: differs from the reference ({len(data)} bytes, not {len(expected)})"
@@ -199,13 +208,15 @@ class Trial:
     written: int = 0  # files of build/ replaced or created by this build
     outputs: int = 0  # files a complete build writes
     stderr: str = ""
+    worker: bool = False  # SIGKILL to one process the build forked, not the build
+    victim: int | None = None  # that process's pid
     tmp_left: list[str] = field(default_factory=list)  # left in the build's TMPDIR
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # oddities that are not failures
 
     def __str__(self) -> str:
         start = "empty build/" if self.fresh else "previous state"
-        moment = f"{self.signal.name} " + (
+        moment = f"{self.signal.name} " + ("to a worker " if self.worker else "") + (
             f"{self.delay:.3f} s from the start" if self.phase == "build"
             else f"at change {_change_number(self.delay, self.outputs)} of ~{2 * self.outputs}"
             " in build/")
@@ -291,11 +302,32 @@ def _change_number(fraction: float, outputs: int) -> int:
     return 1 + int(fraction * 2 * outputs)
 
 
+def _forks(pid: int) -> list[int]:
+    """The running processes that pid forked (they keep its command line), not the
+    programs it runs (pandoc); Linux only."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = (text := stat.read_text())[text.rfind(")") + 2:].split()
+            if int(fields[1]) == pid and fields[0] not in "ZX" and (
+                (stat.parent / "cmdline").read_bytes()
+                == Path(f"/proc/{pid}/cmdline").read_bytes()
+            ):
+                found.append(int(stat.parent.name))
+        except OSError:
+            continue
+    return sorted(found)
+
+
 def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
-              delay: float, fresh: bool, jobs: int = 2) -> Trial:
-    """Build reference.root, send sig at the trial's moment, and check what is left."""
+              delay: float, fresh: bool, jobs: int = 2, worker: bool = False) -> Trial:
+    """Build reference.root, send sig at the trial's moment, and check what is left.
+    worker: SIGKILL, at that moment, to one of the processes the main one forked
+    (workers, or the PDF process), chosen by the delay; not signalled if there is none."""
     root, build = reference.root, reference.root / "build"
-    trial = Trial(index, sig, phase, delay, fresh, outputs=len(reference.files))
+    trial = Trial(index, sig, phase, delay, fresh, outputs=len(reference.files),
+                  worker=worker)
+    killed = sig == signal.SIGKILL and not worker  # the whole build: nothing cleans up
     if fresh:
         shutil.rmtree(build, ignore_errors=True)
     before = _snapshot(build)
@@ -310,7 +342,15 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
         trial.signalled = _wait_for_moment(proc, build, phase, delay, trial.outputs)
         if trial.signalled:
             # Not reaped yet, so the pid and the group are still this build's.
-            if sig == signal.SIGKILL:
+            if worker:
+                victims = _forks(proc.pid)
+                trial.signalled = bool(victims)
+                if not victims:
+                    trial.notes.append("no process forked by the build at that moment")
+                else:
+                    trial.victim = random.Random(delay).choice(victims)
+                    os.kill(trial.victim, signal.SIGKILL)
+            elif sig == signal.SIGKILL:
                 os.killpg(proc.pid, sig)
             else:
                 os.kill(proc.pid, sig)
@@ -322,7 +362,7 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
             trial.problems.append(f"still running {3 * reference.seconds + 30:.0f} s later")
             os.killpg(proc.pid, signal.SIGABRT)
             time.sleep(1)
-        if sig != signal.SIGKILL and proc.poll() is not None:
+        if not killed and proc.poll() is not None:
             deadline = time.monotonic() + LINGER
             while (alive := _group_alive(proc.pid)) and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -344,7 +384,8 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
     # A build that ended well clears the temporaries of killed ones, too.
     trial.problems += check_build(
         build, reference, old=before,
-        temporary_ok=sig == signal.SIGKILL and trial.returncode != 0)
+        temporary_ok=killed and trial.returncode != 0,
+        lost=worker and trial.returncode == EXIT_RENDER)
     complete = trial.done_at_signal
     early = phase == "build" and delay < 1.25 * reference.startup_seconds
     # Ctrl-C while CPython itself starts `-m policybrief` (before any of our code): it
@@ -358,11 +399,17 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
             trial.problems.append(f"exit 0, but missing: {', '.join(missing)}")
         if trial.signalled and not complete and sig != signal.SIGKILL:
             trial.problems.append(f"{sig.name} was lost: the build went on to the end")
+    elif worker:
+        lost = [line for line in trial.stderr.splitlines() if line.startswith("failed ")]
+        if trial.returncode != EXIT_RENDER:
+            trial.problems.append(f"exit {trial.returncode}, not 0 or {EXIT_RENDER}")
+        elif len(lost) != 1 or not DIED.fullmatch(lost[0]):
+            trial.problems.append(f"not one target lost with its worker: {lost}")
     elif trial.returncode != EXPECTED[sig] and not in_runpy and not (
         trial.returncode == -sig and (early or complete)
     ):
         trial.problems.append(f"exit {trial.returncode}, not {EXPECTED[sig]}")
-    if sig != signal.SIGKILL and "Traceback" in trial.stderr:
+    if not killed and "Traceback" in trial.stderr:
         if complete and _late_interrupt(trial.stderr):
             trial.notes.append("a traceback of the signal at interpreter exit: "
                                + trial.stderr.strip().replace("\n", " | "))
@@ -396,14 +443,14 @@ def span(reference: Reference, phase: str) -> float:
 def run_trials(reference: Reference, sig: signal.Signals, count: int, seed: int,
                phase: str = "build", first: int = 0,
                report: Callable[[Trial], None] | None = None, jobs: int = 2,
-               ) -> Iterator[Trial]:
+               worker: bool = False) -> Iterator[Trial]:
     """count trials with sig at seeded random moments of a phase ("build" or "writes"),
     alternating between an empty build/ and the previous trial's state."""
-    rng = random.Random(f"{seed}-{sig.name}-{phase}-{jobs}")
+    rng = random.Random(f"{seed}-{sig.name}-{phase}-{jobs}" + "-worker" * worker)
     for offset, delay in enumerate(delays(count, span(reference, phase), rng)):
         index = first + offset
         trial = run_trial(reference, index, sig, phase, delay, fresh=index % 2 == 0,
-                          jobs=jobs)
+                          jobs=jobs, worker=worker)
         if report:
             report(trial)
         yield trial
@@ -460,6 +507,16 @@ def test_sigterm_at_random_moments(reference: Reference) -> None:
     trials = list(run_trials(reference, signal.SIGTERM, 2, SEED))
     trials += run_trials(reference, signal.SIGTERM, 1, SEED, "writes", first=2)
     _assert_trials(trials)
+
+
+def test_dead_worker_at_random_moments(reference: Reference) -> None:
+    """A worker (or the PDF process) SIGKILLed at 6 moments spread over a -j2 build, as
+    the OOM killer would: the build ends, 0 or 4 with the one target lost named, every
+    output absent or complete, no temporaries, no processes left. Killed mid-render in
+    tests/test_workers.py; many more with `scripts/soak --signal worker`."""
+    trials = list(run_trials(reference, signal.SIGKILL, 6, SEED, worker=True))
+    _assert_trials(trials)
+    assert any(t.returncode == EXIT_RENDER for t in trials), "no target was lost"
 
 
 def test_one_process_and_its_pdf_process_at_random_moments(reference: Reference) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -42,6 +42,7 @@ from .output import (
     read_written,
     remove_stale_temporaries,
     sha256,
+    signals_held,
     write_files,
 )
 from .pdf import Attachment, Rendered
@@ -50,6 +51,10 @@ from .render import render_html, stylesheet_source
 from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
 from .validate import validate_project
 from .weasy import import_weasyprint
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 log = logging.getLogger(__name__)
 
@@ -320,12 +325,6 @@ def _run(job: Job) -> Target | Failure:
         ), EXIT_RENDER)
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the main process, which stops them; SIGTERM ends them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _estimated_bytes(build_dir: Path, jobs: list[Job]) -> int:
     """Room the outputs need: twice their size on disk (old and new coexist until
     renamed), or 2 MB for a target never built."""
@@ -383,23 +382,150 @@ def _render_all(
     _WORKER.update(config=config, project=project, env=make_environment(config))
     with render_session():
         if jobs > 1 and len(pending) > 1:
-            import multiprocessing  # only here: 20 ms to import
-
             prefork.stop()  # each worker imports WeasyPrint itself
-
-            context = multiprocessing.get_context("fork")
-            with context.Pool(min(jobs, len(pending)), initializer=_worker_init,
-                              maxtasksperchild=WORKER_TARGETS) as pool:
-                for result in pool.imap(_run, pending, chunksize=1):
-                    results.append(result)
-                    if progress:
-                        progress(len(results), len(pending))
-        else:
-            for job in pending:
-                results.append(_run(job))
-                if progress:
-                    progress(len(results), len(pending))
+            return _render_in_workers(pending, min(jobs, len(pending)), progress)
+        for job in pending:
+            results.append(_run(job))
+            if progress:
+                progress(len(results), len(pending))
     return results
+
+
+@dataclass
+class _Worker:
+    """A worker process as the main process sees it: its end of the pipe, the target it
+    is rendering (None: idle), and how many it has rendered."""
+
+    process: BaseProcess
+    channel: Connection
+    job: Job | None = None
+    done: int = 0
+
+
+def _render_in_workers(
+    pending: list[Job], jobs: int, progress: Callable[[int, int], None] | None,
+) -> list[Target | Failure]:
+    """Render pending in `jobs` worker processes, forked from this one (so they start
+    with the project loaded), and return the results in pending's order.
+
+    The workers are supervised here, not by a pool: this process sends each worker one
+    target at a time over a pipe of its own, so it knows which target every worker is
+    rendering, and waits on all the pipes and on the processes themselves at once. A
+    worker that dies (SIGKILL from the OOM killer, a crash in a C library) fails only
+    its own target ("worker for X died: signal 9"), and the others go on in the other
+    workers and in a new one. (multiprocessing.Pool loses that target and waits for it
+    for ever; concurrent.futures' BrokenProcessPool fails every target in flight.) This
+    process never blocks on a lock or on one worker, so Ctrl-C and SIGTERM (raised here
+    as KeyboardInterrupt) always end the build: the workers are killed and waited for
+    on the way out. A worker is replaced after WORKER_TARGETS targets, and ended when
+    nothing is left for it to do.
+    """
+    import multiprocessing  # only here: 20 ms to import
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    queue = list(reversed(pending))  # the next job last
+    results: dict[Job, Target | Failure] = {}
+    workers: list[_Worker] = []
+
+    def start() -> None:
+        ours, theirs = context.Pipe()
+        # Its siblings' pipes are closed in it: a worker sees its pipe's end (EOF) when
+        # this process closes it or dies, and no other worker may hold it open.
+        inherited = [w.channel for w in workers] + [ours]
+        process = context.Process(target=_serve, args=(theirs, inherited), daemon=True)
+        with signals_held():  # until it is listed, for the clean-up below to end it
+            process.start()
+            workers.append(_Worker(process, ours))
+        theirs.close()
+
+    def record(job: Job, result: Target | Failure) -> None:
+        results[job] = result
+        if progress:
+            progress(len(results), len(pending))
+
+    def end(worker: _Worker) -> None:
+        workers.remove(worker)
+        worker.channel.close()
+        worker.process.join(1)  # it exits when its pipe closes, or has exited
+        if worker.process.exitcode is None:
+            worker.process.kill()
+            worker.process.join()
+
+    try:
+        while queue or any(w.job for w in workers):
+            for worker in [w for w in workers if w.job is None]:
+                if not queue or worker.done == WORKER_TARGETS:  # it has exited
+                    end(worker)
+            while queue and len(workers) < jobs:
+                start()
+            for worker in workers:
+                if worker.job is None and queue:
+                    worker.job = queue.pop()
+                    log.debug("%s: rendering in worker %d", worker.job.label,
+                              worker.process.pid)
+                    try:
+                        worker.channel.send(worker.job)
+                    except OSError:  # it has died: seen below
+                        pass
+            ready = set(wait([w.channel for w in workers]
+                             + [w.process.sentinel for w in workers]))
+            for worker in [w for w in workers
+                           if w.channel in ready or w.process.sentinel in ready]:
+                result = None
+                try:  # a result sent just before it died is still in the pipe
+                    if worker.job is not None and worker.channel.poll():
+                        result = worker.channel.recv()
+                except (EOFError, OSError):  # died, before or while sending
+                    pass
+                job, worker.job = worker.job, None
+                if result is not None and job is not None:
+                    worker.done += 1
+                    record(job, result)
+                if result is None or not worker.process.is_alive():
+                    end(worker)
+                    if result is None and job is not None:
+                        record(job, Failure(job, _died(job, worker.process.exitcode),
+                                            EXIT_RENDER))
+        for worker in list(workers):
+            end(worker)
+    finally:
+        with signals_held():  # an interrupt, or an error here: no worker outlives it
+            for worker in workers:
+                worker.process.kill()  # at once, even mid-render
+            for worker in workers:
+                worker.process.join()
+                worker.channel.close()
+    return [results[job] for job in pending]
+
+
+def _died(job: Job, status: int | None) -> str:
+    """Why a worker ended without the result of the target it was rendering."""
+    if status is not None and status < 0:
+        names = {int(s): s.name for s in signal.Signals}
+        return (
+            f"worker for {job.label} died: signal {-status}"
+            + (f" ({names[-status]})" if -status in names else "")
+            + "; the system may have run out of memory (its OOM killer sends signal 9), "
+            "or a library crashed; build again, with fewer jobs (-j 1) if memory is short"
+        )
+    return f"worker for {job.label} died: exit status {status}; its error, if any, is above"
+
+
+def _serve(channel: Connection, inherited: list[Connection]) -> None:
+    """A worker process: render each target sent, send back its result; end after
+    WORKER_TARGETS targets or when the main process closes the pipe (or dies). Ctrl-C
+    is left to the main process, which ends the workers; SIGTERM ends a worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # start()
+    for other in inherited:
+        other.close()
+    try:
+        for _ in range(WORKER_TARGETS):
+            channel.send(_run(channel.recv()))
+    except (EOFError, OSError):  # the main process has closed the pipe, or died
+        pass
 
 
 def _is_current(config: Config, manifest: dict[str, Any], job: Job) -> bool:
