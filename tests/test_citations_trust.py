@@ -347,3 +347,15 @@ def test_source_named_like_the_old_separator(run: Callable[..., Result], project
     text = pdf_text(out / "analyst.pdf")
     assert "Sagyntay, Aru. ‘River Treaty Talks Resume in Almaty’" in text
     assert "olicybrief" not in text.replace("policybrief-separator/", "")
+
+
+def test_pandoc_killed_says_so(
+    run: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pandoc that dies by a signal says nothing on stderr: the message gives the signal."""
+    monkeypatch.setattr(cite, "run_offline", lambda command, stdin: subprocess.CompletedProcess(
+        command, -9, "", ""))
+    result = run("build", "--project", project)
+    assert result.exit_code == 4, result.output
+    assert "pandoc (citations) failed (killed by signal 9)" in result.stderr.splitlines()[-1]
+    assert result.stderr.splitlines()[-1].endswith("(killed by signal 9)")

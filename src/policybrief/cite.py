@@ -253,7 +253,10 @@ def format_citations(curated: CuratedBrief, config: Config) -> Formatted:
                 f"citations: pandoc tried to fetch {fetched.group(1)} and was refused: "
                 "a build never uses the network"
             )
-        raise RenderError(f"pandoc (citations) failed: {_fold(done.stderr)}")
+        status = (f"killed by signal {-done.returncode}" if done.returncode < 0
+                  else f"exit status {done.returncode}")
+        said = _fold(done.stderr)
+        raise RenderError(f"pandoc (citations) failed ({status})" + (f": {said}" if said else ""))
     # Only citeproc's warnings concern the citations; pandoc also warns that it has no
     # term translations for some languages (e.g. kk), which this document never uses.
     warnings = [
