@@ -433,7 +433,8 @@ def _render_in_workers(
         # Its siblings' pipes are closed in it: a worker sees its pipe's end (EOF) when
         # this process closes it or dies, and no other worker may hold it open.
         inherited = [w.channel for w in workers] + [ours]
-        process = context.Process(target=_serve, args=(theirs, inherited), daemon=True)
+        process = context.Process(target=_serve, args=(theirs, inherited, os.getpid()),
+                                  daemon=True)
         with signals_held():  # until it is listed, for the clean-up below to end it
             process.start()
             workers.append(_Worker(process, ours))
@@ -512,10 +513,27 @@ def _died(job: Job, status: int | None) -> str:
     return f"worker for {job.label} died: exit status {status}; its error, if any, is above"
 
 
-def _serve(channel: Connection, inherited: list[Connection]) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this worker when the main process dies (Linux's
+    PR_SET_PDEATHSIG), even mid-render: a worker must not hold the project lock it
+    inherited for the rest of a target nobody will write. Elsewhere the worker ends
+    when it next reads its closed pipe."""
+    import ctypes  # only in workers
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
+def _serve(channel: Connection, inherited: list[Connection], parent: int) -> None:
     """A worker process: render each target sent, send back its result; end after
-    WORKER_TARGETS targets or when the main process closes the pipe (or dies). Ctrl-C
-    is left to the main process, which ends the workers; SIGTERM ends a worker."""
+    WORKER_TARGETS targets or when the main process closes the pipe (or dies: at once,
+    by _die_with). Ctrl-C is left to the main process, which ends the workers; SIGTERM
+    ends a worker."""
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # start()
