@@ -273,7 +273,7 @@ def test_a_file_the_build_wrote_of_the_wrong_shape_is_rebuilt(
     assert _consistent(build) == []
     assert not os.path.lexists(build / JOURNAL) and victim.read_text() == "keep me"
     state = json.loads((build / STATE).read_text())
-    assert state and all(set(e) == {"fingerprint", "targets", "warnings"}
+    assert state and all(set(e) == {"fingerprint", "targets", "warnings", "read"}
                          for e in state.values())
     assert run("build", "--project", built).stdout == "unchanged build/river-talks/analyst.pdf\n"
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 
-from conftest import write
+from conftest import FIXTURES, write
+from policybrief.config import load_config
+from policybrief.evidence import check_evidence
+from policybrief.load import Entry, Project
+from policybrief.models import Brief, PartialDate, Place, Source
+from policybrief.validate import validate_project
+from policybrief.yamlio import Document
+
+FIXTURE = FIXTURES / "minimal"
 
 NOTE = """\
   - id: {id}
@@ -306,3 +316,88 @@ def test_a_source_that_is_not_a_file(run: Callable[..., Result], project: Path,
         "sources/odd.yaml: file is a named pipe (FIFO), not a regular file; replace it with a "
         "regular file"
     ]
+
+
+# --- Linear checks: the cost of a reference or a place name does not grow with the project
+
+
+def _big_project(notes: int, places: list[dict[str, object]], texts: list[str]) -> Project:
+    """A project in memory (no YAML): one source of `notes` notes, dated, with the given
+    texts in turn, and one brief citing every note."""
+    config = load_config(FIXTURE)
+    source = Source.model_validate({
+        "id": "big", "type": "report", "title": "Big", "perspective": "official",
+        "assessment": "x", "notes": [
+            {"id": f"n{i}", "section": "context", "text": texts[i % len(texts)],
+             "locator": "p. 1", "date": "2024-03-12"} for i in range(notes)],
+    })
+    refs = [f"big/n{i}" for i in range(notes)]
+    brief = Brief.model_validate({
+        "id": "b", "title": "B", "as_of": "2024-04-01", "authors": ["U"],
+        "key_messages": [{"text": "M.", "notes": refs[:1]}],
+        "sections": [{"key": "context", "notes": refs}],
+    })
+    project = Project(config)
+    project.sources["big"] = Entry(source, Document("sources/big.yaml", {}))
+    project.briefs["b"] = Entry(brief, Document("briefs/b.yaml", {}))
+    project.places = [Place.model_validate(p) for p in places]
+    return project
+
+
+def test_references_are_checked_in_linear_time() -> None:
+    """20,000 references into one source of 20,000 notes: each is found without reading
+    every note of its source (which took minutes)."""
+    project = _big_project(20_000, [], ["A claim."])
+    started = time.perf_counter()
+    problems = validate_project(project) + check_evidence(project, None, 365)
+    assert time.perf_counter() - started < 10  # about 0.3 s; quadratic, several minutes
+    assert problems == []
+
+
+def test_place_names_are_tried_only_where_their_words_occur(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each note is compared with the places whose names share a word with it, not with
+    every place (12,000 places x 10,000 notes took most of an hour), and the warnings are
+    those of comparing every place: names of several words, with punctuation, sharing
+    a word, inside a longer word."""
+    places = [{"name": f"Town{i}", "former": [{"name": f"Old{i}", "from": "2000-01-01",
+                                               "to": "2030-01-01"}]} for i in range(2000)]
+    places += [
+        {"name": "Astana", "former": [{"name": "Nur-Sultan", "from": "2019-03-23",
+                                       "to": "2025-01-01"}]},
+        {"name": "Sultan Hills", "former": [{"name": "Sultan", "from": "2024-01-01",
+                                             "to": "2024-12-31"}]},
+        {"name": "St. Paul's", "former": [{"name": "Old St. Paul's", "from": "2024-01-01",
+                                           "to": "2024-12-31"}]},
+    ]
+    texts = ["Talks in Nur-Sultan and Astana.", "St. Paul's and Sultan Hills; Town3.",
+             "Sultanate of Old1 and Old12, not Old1x.", "Nothing named here."]
+    project = _big_project(2000, places, texts)
+    calls = 0
+    name_on = Place.name_on
+
+    def counted(self: Place, date: PartialDate) -> str | None:
+        nonlocal calls
+        calls += 1
+        return name_on(self, date)
+
+    monkeypatch.setattr(Place, "name_on", counted)
+    found = [(p.field, p.message) for p in check_evidence(project, None, 365)
+             if "calls the place" in p.message]
+    assert calls < 10 * 2000  # a few per note; comparing every place: 2003 per note
+    expected = []  # every place against every note, as the check used to do
+    for i, note in enumerate(project.sources["big"].model.notes):
+        for place in project.places if i < len(texts) else ():  # the texts repeat
+            right = name_on(place, note.date)
+            for name in place.names:
+                if right and name != right and re.search(rf"\b{re.escape(name)}\b", note.texts[0]):
+                    expected.append((i, name, right))
+    assert found == [
+        (f"notes[{i + k}].text", f"calls the place {name!r}, but on 2024-03-12 it was {right!r}")
+        for k in range(0, 2000, len(texts)) for i, name, right in expected
+    ]
+    assert ("notes[0].text", "calls the place 'Astana', but on 2024-03-12 it was 'Nur-Sultan'"
+            ) in found
+    assert ("notes[1].text", "calls the place 'Sultan Hills', but on 2024-03-12 it was "
+            "'Sultan'") in found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 from conftest import pdf_text
+
+PDF = Path("build") / "river-talks" / "analyst.pdf"
 
 
 def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
@@ -70,3 +73,65 @@ def test_watch_rebuilds_on_change_and_survives_errors(project: Path) -> None:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def _watching(project: Path) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "policybrief", "watch", "--project", str(project)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines = _lines(process)
+    _wait_for(lines, "done in")  # the first build
+    return process, lines
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def test_watch_sees_sources_removed_and_made_again(project: Path) -> None:
+    process, lines = _watching(project)
+    try:
+        sources = project / "sources"
+        text = (sources / "river-2024.yaml").read_text()
+        shutil.rmtree(sources)
+        seen = _wait_for(lines, "error:", timeout=20)
+        assert any("unknown source 'river-2024'" in line for line in seen)
+        sources.mkdir()
+        (sources / "river-2024.yaml").write_text(
+            text.replace("met again in Almaty", "reconvened in Almaty"))
+        seen = _wait_for(lines, "done in", timeout=20)
+        assert "rebuilt river-talks/analyst (2 pages)" in seen
+        assert "reconvened in Almaty after a" in pdf_text(project / PDF)
+    finally:
+        _stop(process)
+
+
+def test_watch_sees_places_yaml_made_later(project: Path) -> None:
+    process, lines = _watching(project)
+    try:
+        assert "Alma-Ata" not in pdf_text(project / PDF)
+        (project / "places.yaml").write_text(
+            "places:\n  - name: Almaty\n    former:\n"
+            "      - {name: Alma-Ata, from: 2024-01-01, to: 2024-12-31}\n")
+        seen = _wait_for(lines, "done in", timeout=20)
+        assert "rebuilt river-talks/analyst (2 pages)" in seen
+        assert "Treaty talks resume in Alma-Ata" in pdf_text(project / PDF)  # the chronology
+    finally:
+        _stop(process)
+
+
+def test_watch_sees_templates_made_later(project: Path) -> None:
+    process, lines = _watching(project)
+    try:
+        templates = project / "templates"
+        templates.mkdir()
+        (templates / "brand.toml").write_text('organisation = "Steppe Institute"\n')
+        seen = _wait_for(lines, "done in", timeout=20)
+        assert "rebuilt river-talks/analyst (2 pages)" in seen
+        assert "STEPPE INSTITUTE" in pdf_text(project / PDF)
+    finally:
+        _stop(process)

@@ -26,8 +26,16 @@ from .config import Config
 from .curate import CuratedBrief, curate
 from .errors import EXIT_RENDER, BriefError, BudgetError, InputError, Problem, RenderError
 from .evidence import check_evidence, claims
-from .fastpath import Fingerprint, input_files, installed_versions
-from .load import PLACES_FILE, Project, load_project
+from .fastpath import (
+    PACKAGE,
+    Fingerprint,
+    environment,
+    file_hash,
+    folders,
+    installed_versions,
+)
+from .inputs import target_files
+from .load import Project, load_project
 from .output import (
     CLAIMS,
     check_writable,
@@ -48,7 +56,7 @@ from .output import (
 from .pdf import Attachment, Rendered
 from .pdf import session as render_session
 from .render import render_html, stylesheet_source
-from .templating import LABELS, PACKAGE_TEMPLATES, make_environment
+from .templating import make_environment
 from .validate import validate_project
 from .weasy import import_weasyprint
 
@@ -142,6 +150,7 @@ class Job:
     audience: str
     archival: bool
     digest: str
+    read: tuple[tuple[Path, str], ...] = ()  # the files in the digest, with their hashes
 
     @property
     def label(self) -> str:
@@ -175,32 +184,40 @@ def _versions() -> str:
     ))
 
 
-def input_digest(config: Config, project: Project, brief_id: str, audience: str,
-                 archival: bool) -> str:
-    """SHA-256 over everything the target reads: if it is unchanged, so is the PDF."""
+def read_files(config: Config, project: Project, brief_id: str) -> dict[Path, str]:
+    """The files a target of the brief reads (inputs.target_files), with their hashes."""
+    inside = folders(config)
+    return {path: file_hash(path, inside) for path in target_files(config, project, brief_id)}
+
+
+def input_digest(config: Config, audience: str, archival: bool, read: dict[Path, str]) -> str:
+    """SHA-256 over everything the target reads (`read`: read_files) and every setting
+    and tool that shapes it: if it is unchanged, so is the PDF."""
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
         digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
 
     add("tools", _versions().encode())
+    add("environment", json.dumps(environment(), sort_keys=True).encode())
     add("profile", repr(config.audiences[audience]).encode())
     # --strict too: a target that only warned must be checked again under --strict.
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    add("options", f"{archival} {config.strict} {config.paper} {epoch}".encode())
+    add("options", f"{archival} {config.strict} {config.paper}".encode())
     add("brand", repr(config.brand).encode())
     add("style", boundary.hashed(style_path(config), None))  # checked by style_path
-    for path in (config.config_file, config.root / PLACES_FILE,
-                 config.briefs_dir / f"{brief_id}.yaml"):
-        add(path.name, boundary.hashed(path, config.root))
-    refs = project.briefs[brief_id].model.references()
-    for source_id in sorted({ref.split("/", 1)[0] for _, ref in refs}):
-        add(source_id, boundary.hashed(config.sources_dir / f"{source_id}.yaml",
-                                       config.sources_dir))
-    for folder in (config.templates_dir, PACKAGE_TEMPLATES, LABELS):
-        for path in input_files(folder, folder.resolve()):
-            add(path.relative_to(folder).as_posix(), boundary.hashed(path, folder))
+    for path, sha in read.items():
+        digest.update(f"{_portable(config, path)}\0{sha}\n".encode())
     return digest.hexdigest()
+
+
+def _portable(config: Config, path: Path) -> str:
+    """A file's name within the project or the package, so that a digest is the same
+    on any machine."""
+    for folder, prefix in ((config.root, ""), (config.root.resolve(), ""),
+                           (PACKAGE, "policybrief:")):
+        if path.is_relative_to(folder):
+            return prefix + path.relative_to(folder).as_posix()
+    return str(path)
 
 
 def plan(
@@ -215,12 +232,13 @@ def plan(
         )
     jobs = []
     for brief_id in _select(project, brief_ids):
+        read = read_files(config, project, brief_id)
         for name in project.briefs[brief_id].model.audiences:
             if audiences and name not in audiences:
                 continue
             archival = archival_all or config.audiences[name].archival
             jobs.append(Job(brief_id, name, archival,
-                            input_digest(config, project, brief_id, name, archival)))
+                            input_digest(config, name, archival, read), tuple(read.items())))
     k, n = shard
     return [job for i, job in enumerate(sorted(jobs, key=lambda j: j.label)) if i % n == k - 1]
 
@@ -368,7 +386,8 @@ def build(
         write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
                                         for t in built], succeeded=not failed)
         if fingerprint is not None and not failed:
-            fingerprint.record([j.label for j in todo], [str(p) for p in warnings])
+            fingerprint.record([j.label for j in todo], [str(p) for p in warnings],
+                               {path: sha for j in todo for path, sha in j.read})
     return BuildResult(built, unchanged, failed)
 
 

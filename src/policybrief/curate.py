@@ -141,6 +141,7 @@ class _Citer:
         self.project = project
         self.language = language
         self.cited: dict[str, Citation] = {}
+        self.source_numbers: dict[str, int] = {}  # source id -> its endnote number
         self.points: list[Point] = []
 
     def point(self, refs: list[str], paragraph: str | None = None) -> Point:
@@ -157,8 +158,7 @@ class _Citer:
     def __call__(self, ref: str) -> Citation:
         if ref not in self.cited:
             note, source = self.note(ref)
-            sources = list(dict.fromkeys(c.source.id for c in self.cited.values()))
-            number = sources.index(source.id) + 1 if source.id in sources else len(sources) + 1
+            number = self.source_numbers.setdefault(source.id, len(self.source_numbers) + 1)
             default = self.project.config.language
             # validate.py reports a missing language; an allowed gap shows the default text
             text = note.text_in(self.language, default) or note.text_in(default, default)
@@ -196,9 +196,11 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     ]
     cited = list(cite.cited.values())
     sources = {c.source.id: c.source for c in cited}
+    by_source: dict[str, list[Citation]] = {}
+    for c in cited:
+        by_source.setdefault(c.source.id, []).append(c)
     endnotes = [
-        Endnote(n, source, [c for c in cited if c.source.id == source.id])
-        for n, source in enumerate(sources.values(), 1)
+        Endnote(n, source, by_source[source.id]) for n, source in enumerate(sources.values(), 1)
     ]
     return CuratedBrief(
         brief=brief,

@@ -18,6 +18,7 @@ from .cite import Formatted, plain
 from .curate import CuratedBrief
 from .errors import Problem, display_path
 from .load import Project, format_loc
+from .models import Place
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'",
                          "’": "'", "‚": "'", "\u00a0": " ", "\u00ad": None})
@@ -136,24 +137,44 @@ def _check_briefs(project: Project, stale_after_days: int) -> list[Problem]:
     return problems
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _names_by_word(places: list[Place]) -> dict[str | None, list[tuple[int, int, str]]]:
+    """Each place name as (place index, name index, name), under the first word of the
+    name: a text in which the name stands as a whole word has that word as one of its
+    words. A name without a word character is under None."""
+    index: dict[str | None, list[tuple[int, int, str]]] = {}
+    for p, place in enumerate(places):
+        for n, name in enumerate(place.names):
+            word = _WORD.search(name)
+            index.setdefault(word.group() if word else None, []).append((p, n, name))
+    return index
+
+
 def _check_names(project: Project) -> list[Problem]:
+    """Dated notes that call a place by a name not in force on their date. Only the
+    names whose first word is a word of the note are tried (not every place's names
+    against every note), in the order of places.yaml."""
     problems = []
+    index = _names_by_word(project.places)
     for entry in project.sources.values():
         for i, note in enumerate(entry.model.notes):
             if note.date is None:
                 continue
-            for place in project.places:
-                right = place.name_on(note.date)
-                for name in place.names:
-                    pattern = rf"\b{re.escape(name)}\b"
-                    if right and name != right and any(re.search(pattern, t) for t in note.texts):
-                        problems.append(Problem(
-                            entry.doc.path, entry.doc.line(("notes", i, "text")),
-                            f"notes[{i}].text",
-                            f"calls the place {name!r}, but on {note.date} it was {right!r}",
-                            f"write {right!r} or say it was renamed (rules in places.yaml)",
-                            warning=True,
-                        ))
+            words = {w for t in note.texts for w in _WORD.findall(t)}
+            candidates = sorted(c for w in (*words, None) for c in index.get(w, ()))
+            for p, _, name in candidates:
+                right = project.places[p].name_on(note.date)
+                pattern = rf"\b{re.escape(name)}\b"
+                if right and name != right and any(re.search(pattern, t) for t in note.texts):
+                    problems.append(Problem(
+                        entry.doc.path, entry.doc.line(("notes", i, "text")),
+                        f"notes[{i}].text",
+                        f"calls the place {name!r}, but on {note.date} it was {right!r}",
+                        f"write {right!r} or say it was renamed (rules in places.yaml)",
+                        warning=True,
+                    ))
     return problems
 
 

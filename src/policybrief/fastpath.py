@@ -2,11 +2,13 @@
 
 A build that succeeds records a fingerprint of everything that can change its outcome:
 every file of the project's config, sources, briefs, templates, places and archive; the
-policybrief package's own files; the installed distributions and their versions; the
-build's options. A later build with the same options that finds the same fingerprint,
-and every artifact and claims.json in place with its recorded hash, has a known outcome:
-the same warnings, every target unchanged. It reports that without reading YAML,
-importing the models or WeasyPrint: in a small fraction of the time a full check takes.
+files its targets read from elsewhere in the project (images a note or template names:
+inputs.target_files, recorded by the build, hashed again here); the policybrief
+package's own files; the installed distributions and their versions; the build's
+options. A later build with the same options that finds the same fingerprint, and every
+artifact and claims.json in place with its recorded hash, has a known outcome: the same
+warnings, every target unchanged. It reports that without reading YAML, importing the
+models or WeasyPrint: in a small fraction of the time a full check takes.
 
 The state file, build/.policybrief-state.json, is written with output.write_files and,
 like the manifest, read back as untrusted input: what is not as written here is ignored.
@@ -35,7 +37,8 @@ log = logging.getLogger(__name__)
 
 STATE = ".policybrief-state.json"  # in build/; not an artifact, not in the manifest
 _KEEP = 16  # fingerprints kept: one per set of build options recently used
-_PACKAGE = Path(__file__).parent
+PACKAGE = Path(__file__).parent
+PLACES = "places.yaml"  # load.PLACES_FILE (load.py imports pydantic: not here)
 
 
 def input_files(folder: Path, inside: Path) -> list[Path]:
@@ -60,6 +63,36 @@ def regular(path: Path) -> bool:
         return stat.S_ISREG(path.stat().st_mode)
     except OSError:
         return False
+
+
+def folders(config: Config) -> list[Path]:
+    """The folders whose files a build may read: the project, the package, the archive."""
+    return [config.root, PACKAGE, *([config.archive] if config.archive else [])]
+
+
+def file_hash(path: Path, within: list[Path]) -> str:
+    """SHA-256 of a file as boundary.hashed gives it (its bytes, or a mark for a file
+    missing or refused: a link out of `within`, a device): what the input digest and the
+    fingerprint know of a file."""
+    return hashlib.sha256(boundary.hashed(path, within)).hexdigest()
+
+
+def environment() -> dict[str, str]:
+    """What a build takes from its process rather than from files: SOURCE_DATE_EPOCH
+    (the PDFs' dates) and the Python version."""
+    return {"epoch": os.environ.get("SOURCE_DATE_EPOCH", ""), "python": sys.version}
+
+
+def shared_inputs(config: Config) -> list[Path]:
+    """The project's files that every target reads, whatever its brief: the config,
+    places.yaml, everything in templates/ (templates, stylesheets, brand.toml with the
+    logo and fonts it names, images) and a CSL style file. A link in templates/ counts
+    if it resolves inside the project: the renderer may follow it there."""
+    paths = [config.config_file, config.root / PLACES]
+    paths += input_files(config.templates_dir, config.root.resolve())
+    if config.citation_style.endswith(".csl"):
+        paths.append(config.root / config.citation_style)
+    return paths
 
 
 @cache
@@ -95,6 +128,7 @@ class Fingerprint:
     config: Config
     options: str
     digest: str
+    hashed: frozenset[Path] = frozenset()  # the files in the digest
 
     @classmethod
     def of(cls, config: Config, brief_ids: tuple[str, ...], audiences: tuple[str, ...],
@@ -103,25 +137,21 @@ class Fingerprint:
         options = json.dumps({
             "briefs": sorted(brief_ids), "audiences": sorted(audiences), "archival": archival,
             "shard": list(shard), "strict": config.strict,
-            "archive": str(config.archive or ""), "python": sys.version,
-            "epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
+            "archive": str(config.archive or ""), **environment(),
         }, sort_keys=True)
         digest = hashlib.sha256(options.encode())
-        root = config.root
-        paths = [config.config_file, root / "places.yaml"]
-        for folder in (config.sources_dir, config.briefs_dir, config.templates_dir):
-            paths += input_files(folder, root.resolve())
+        root = config.root.resolve()
+        paths = shared_inputs(config)  # and all sources and briefs, which the check reads
+        for folder in (config.sources_dir, config.briefs_dir):
+            paths += input_files(folder, root)
         if config.archive:
             paths += input_files(config.archive, config.archive.resolve())
-        paths += input_files(_PACKAGE, _PACKAGE.resolve())
-        if config.citation_style.endswith(".csl"):
-            paths.append(root / config.citation_style)
-        inside = [root, _PACKAGE, *([config.archive] if config.archive else [])]
+        paths += input_files(PACKAGE, PACKAGE.resolve())
+        inside = folders(config)
         for path in paths:
-            data = boundary.hashed(path, inside)
-            digest.update(str(path).encode() + b"\0" + hashlib.sha256(data).digest())
+            digest.update(f"{path}\0{file_hash(path, inside)}\n".encode())
         digest.update("\n".join(_distributions()).encode())
-        return cls(config, options, digest.hexdigest())
+        return cls(config, options, digest.hexdigest(), frozenset(paths))
 
     def _state(self) -> dict[str, Any]:
         """The recorded outcomes (options -> entry) that are as `record` writes them."""
@@ -146,6 +176,9 @@ class Fingerprint:
         if entry is None or entry["fingerprint"] != self.digest or os.path.lexists(
                 build_dir / JOURNAL):
             return None
+        inside = folders(self.config)
+        if any(file_hash(Path(path), inside) != sha for path, sha in entry["read"].items()):
+            return None  # a file the targets read, outside the folders hashed above
         labels = entry["targets"]
         manifest = read_manifest(build_dir)
         claims = intact_claims(build_dir, manifest)
@@ -165,12 +198,16 @@ class Fingerprint:
             log.warning("%s", warning)
         return list(labels)
 
-    def record(self, labels: list[str], warnings: list[str]) -> None:
-        """Remember a successful build's outcome under this fingerprint."""
+    def record(self, labels: list[str], warnings: list[str], read: dict[Path, str]) -> None:
+        """Remember a successful build's outcome under this fingerprint, with the files
+        its targets `read` (their hashes as the targets' digests saw them) that the
+        fingerprint does not hash already."""
         state = self._state()
         state.pop(self.options, None)
-        state[self.options] = {"fingerprint": self.digest, "targets": sorted(labels),
-                               "warnings": warnings}
+        state[self.options] = {
+            "fingerprint": self.digest, "targets": sorted(labels), "warnings": warnings,
+            "read": {str(p): sha for p, sha in sorted(read.items()) if p not in self.hashed},
+        }
         kept = dict(list(state.items())[-_KEEP:])
         text = json.dumps(kept, indent=1, ensure_ascii=False) + "\n"
         write_files({self.config.build_dir / STATE: text.encode("utf-8")})
@@ -181,4 +218,6 @@ def _sound(entry: Any) -> bool:
     return (isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str)
             and all(isinstance(entry.get(k), list)
                     and all(isinstance(v, str) for v in entry[k])
-                    for k in ("targets", "warnings")))
+                    for k in ("targets", "warnings"))
+            and isinstance(entry.get("read"), dict)
+            and all(isinstance(v, str) for v in entry["read"].values()))

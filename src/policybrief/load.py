@@ -6,6 +6,7 @@ import difflib
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -49,6 +50,13 @@ class Entry(Generic[M]):
     model: M
     doc: Document
 
+    @cached_property
+    def notes_by_id(self) -> dict[str, Note]:
+        """A source's notes by id, the first of a duplicated id (a brief has none): a
+        reference is looked up once, not by reading every note of its source."""
+        notes: list[Note] = getattr(self.model, "notes", [])
+        return {note.id: note for note in reversed(notes)}
+
 
 @dataclass
 class Project:
@@ -66,7 +74,7 @@ class Project:
         source or the note is unknown)."""
         source_id, _, note_id = ref.partition("/")
         entry = self.sources.get(source_id)
-        found = next((n for n in entry.model.notes if n.id == note_id), None) if entry else None
+        found = entry.notes_by_id.get(note_id) if entry else None
         return None if entry is None or found is None else (found, entry.model)
 
 
@@ -147,6 +155,7 @@ def _without_union_branches(data: Any, errors: list[ErrorDetails]) -> list[Error
     "should be a mapping".
     """
     kept: list[ErrorDetails] = []
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
     for error in errors:
         node: Any = data
         loc: list[str | int] = []
@@ -169,8 +178,9 @@ def _without_union_branches(data: Any, errors: list[ErrorDetails]) -> list[Error
                 continue
             if error["type"] == "string_type" and value_is_mapping:
                 continue
-        if any(tuple(k["loc"]) == tuple(loc) and k["type"] == error["type"] for k in kept):
+        if (tuple(loc), error["type"]) in seen:
             continue
+        seen.add((tuple(loc), error["type"]))
         kept.append({**error, "loc": tuple(loc)})
     return kept or errors
 

@@ -60,11 +60,11 @@ def _check_ref(
             entry.doc.path, line, field, f"unknown source {source_id!r} in {ref!r}",
             _did_you_mean(source_id, project.sources, f"add sources/{source_id}.yaml"),
         )
-    note_ids = [n.id for n in source.model.notes]
-    if note_id not in note_ids:
+    if note_id not in source.notes_by_id:
         return Problem(
             entry.doc.path, line, field, f"source {source_id!r} has no note {note_id!r}",
-            _did_you_mean(note_id, note_ids, f"check the note ids in {source.doc.path}"),
+            _did_you_mean(note_id, [n.id for n in source.model.notes],
+                          f"check the note ids in {source.doc.path}"),
         )
     return None
 

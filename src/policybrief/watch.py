@@ -10,15 +10,37 @@ from threading import Event
 
 from .config import Config, load_config
 from .errors import BriefError
-from .load import PLACES_FILE
 
 log = logging.getLogger(__name__)
 
 
 def _paths(config: Config) -> list[Path]:
-    paths = [config.sources_dir, config.briefs_dir, config.templates_dir, config.config_file]
-    places = config.root / PLACES_FILE
-    return [p for p in (*paths, places) if p.exists()]
+    """What to watch: the whole project, so that a folder or file made later (sources/
+    removed and made again, places.yaml, templates/, an image) is seen; and the archive
+    if it lies outside the project."""
+    archive = config.archive
+    outside = archive is not None and archive.is_dir() and not archive.resolve(
+    ).is_relative_to(config.root.resolve())
+    return [config.root, *([archive] if outside and archive else [])]
+
+
+def _relevant(config: Config) -> Callable[[object, str], bool]:
+    """A change that can matter to a build: anywhere in the project but build/ (the
+    build's own writes), hidden files and folders (.git, .venv, editors' swap files),
+    __pycache__ and backups ending in ~."""
+    roots = (config.root, config.root.resolve())
+    build = config.build_dir.relative_to(config.root).parts
+
+    def relevant(change: object, path: str) -> bool:
+        where = Path(path)
+        inside = next((where.relative_to(r) for r in roots if where.is_relative_to(r)), None)
+        parts = where.parts[-1:] if inside is None else inside.parts  # else: the archive
+        return (
+            bool(parts) and parts[:len(build)] != build and not where.name.endswith("~")
+            and not any(p.startswith(".") or p == "__pycache__" for p in parts)
+        )
+
+    return relevant
 
 
 def rebuild(config: Config, echo: Callable[[str], None]) -> None:
@@ -53,8 +75,9 @@ def watch(project: Path | None, archive: Path | None, echo: Callable[[str], None
     built = False
     # The watcher starts before the first build (its first, empty, yield triggers it), so
     # no change is missed. A burst of saves (an editor writing twice) is one batch.
-    for changes in watch_files(*_paths(config), debounce=400, step=50, stop_event=stop,
-                               raise_interrupt=False, yield_on_timeout=True, rust_timeout=300):
+    for changes in watch_files(*_paths(config), watch_filter=_relevant(config), debounce=400,
+                               step=50, stop_event=stop, raise_interrupt=False,
+                               yield_on_timeout=True, rust_timeout=300):
         if not built:
             built = True
             rebuild(config, echo)
