@@ -595,8 +595,7 @@ def refusal(reference: Reference, fresh: bool) -> list[str]:
                          if name.endswith(".pdf"))
         return [*(f"failed {target}: citations: pandoc tried to fetch {reference.server.url} "
                   "and was refused: a build never uses the network" for target in targets),
-                f"Error: {len(targets)} of {len(targets)} targets failed; the others were "
-                "written"]
+                f"Error: all {len(targets)} targets failed; nothing was written"]
     assert reference.outside is not None
     link = build if fresh else build / "river-talks"
     return [f"Error: {link}: a symbolic link to {reference.outside.resolve()}, outside the "

@@ -216,6 +216,8 @@ def build(
             raise error(failed[0].message)
         for failure in failed:
             click.echo(f"failed {failure.job.label}: {failure.message}", err=True)
+        if len(failed) == total:
+            raise error(f"all {total} targets failed; nothing was written")
         raise error(f"{len(failed)} of {total} targets failed; the others were written")
 
 
