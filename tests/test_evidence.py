@@ -233,3 +233,15 @@ def test_sources_import(run: Callable[..., Result], project: Path, tmp_path: Pat
     assert "sources/putz2015.yaml: perspective: required field is missing" in check.stderr
     again = run("sources", "import", export, "--project", project)
     assert again.exit_code == 1 and "already exists; use --force" in again.stderr
+
+
+def test_an_edited_archived_text_is_read_again(run: Callable[..., Result], archived: Path) -> None:
+    """Two checks in one process (as `brief watch` runs them): the second sees the
+    archived text as it is now, not as the first read it."""
+    assert _warnings(run("check", "--project", archived)) == []
+    text = archived / "archive" / "river-2024.txt"
+    text.write_text(text.read_text().replace("fair share", "just share"))
+    assert _warnings(run("check", "--project", archived)) == [
+        "warning: sources/river-2024.yaml:33: notes[2].quote: quote not found in river-2024.txt; "
+        "copy the words exactly from the source, or paraphrase in `text` instead"
+    ]

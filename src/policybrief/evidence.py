@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,9 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).split())
 
 
-@cache
 def _archived(path: Path, archive: Path, folder: str) -> str:
-    """An archived text, normalised; it must be in the archive folder (boundary.read)."""
+    """An archived text, normalised; it must be in the archive folder (boundary.read).
+    Read again by every check (not cached for the process: `brief watch` sees edits)."""
     data = boundary.read(path, archive, "archived text", name=folder)
     return normalise(data.decode("utf-8", errors="replace"))
 
@@ -60,13 +59,16 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
     problems = []
     folder = f"the archive folder ({display_path(archive, root)})"
     refused: set[str] = set()  # sources whose archived text was refused (reported once)
+    texts: dict[str, str] = {}
     for entry, i, note in quoted:
         source, doc = entry.model, entry.doc
         name = source.archive or f"{source.id}.txt"  # the default archived file name
         if source.id in refused:
             continue
         try:
-            text: str | None = _archived(archive / name, archive, folder)
+            if name not in texts:  # several quotes of one source: read once per check
+                texts[name] = _archived(archive / name, archive, folder)
+            text: str | None = texts[name]
         except boundary.Refused as exc:  # an error, warned or not: never read, never compared
             refused.add(source.id)
             problems.append(Problem(
