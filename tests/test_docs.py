@@ -10,7 +10,7 @@ import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
 from conftest import REPO
-from policybrief import cite, config, curate, models
+from policybrief import brand, cite, config, curate, models
 from policybrief.templating import make_environment
 
 DOC = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
@@ -21,7 +21,7 @@ MODELS = [models.Brief, models.Source, models.Note, models.CitedText, models.Que
 DATACLASSES = [curate.Citation, curate.Endnote, curate.CuratedText, curate.CuratedQuestion,
                curate.CuratedSection, curate.Point, curate.TimelineEvent, cite.Formatted,
                config.Audience,
-               config.Brand, config.FontFace]
+               brand.Brand, brand.FontFace]
 
 
 def _public_properties(cls: type) -> set[str]:

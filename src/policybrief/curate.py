@@ -7,7 +7,8 @@ from typing import Any
 
 from .config import Audience
 from .load import Project
-from .models import PRIORITY_RANK, Brief, CitedText, Note, PartialDate, Source, rename_places
+from .models import Brief, CitedText, Note, PartialDate, Source, rename_places
+from .vocabulary import PRIORITY_RANK
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .errors import BriefError, InputError, Problem, display_path, printable
 from .models import CslType, PartialDate
 from .output import write_files
 from .schema import KINDS
+from .vocabulary import PERSPECTIVES
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 MAX_DEPTH = 32
 MAX_SHOWN = 20  # problems listed before "and N more"
 _TEXT_FIELDS = ("title", "title-short", "container-title", "publisher", "URL", "language")
-_PERSPECTIVES = "independent | official | state-media | think-tank | academic | opinion"
+_PERSPECTIVES = " | ".join(PERSPECTIVES)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _REMEDY = "correct it in the reference manager and export again, or leave the item out"
 

@@ -23,6 +23,8 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from .vocabulary import LANGUAGE, Perspective, Priority
+
 # The WithJsonSchema annotations below say in JSON Schema (`brief schema`) what the
 # validators accept, for editors; they change no validation.
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -44,7 +46,6 @@ TEXT_SCHEMA = {"type": "string", "minLength": 1, "pattern": r"\S"}  # not blank 
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), WithJsonSchema(TEXT_SCHEMA)
 ]
-LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$"
 Language = Annotated[str, StringConstraints(pattern=LANGUAGE)]
 # One text per language. (Pydantic's own schema would let keys that are not languages by.)
 Texts = Annotated[
@@ -52,8 +53,6 @@ Texts = Annotated[
     WithJsonSchema({"type": "object", "patternProperties": {LANGUAGE: TEXT_SCHEMA},
                     "additionalProperties": False, "minProperties": 1}),
 ]
-Priority = Literal["key", "supporting", "detail"]
-PRIORITY_RANK: dict[str, int] = {"key": 0, "supporting": 1, "detail": 2}
 Confidence = Literal[
     "almost no chance",
     "very unlikely",
@@ -63,7 +62,6 @@ Confidence = Literal[
     "very likely",
     "almost certain",
 ]
-Perspective = Literal["independent", "official", "state-media", "think-tank", "academic", "opinion"]
 CslType = Literal[
     "article",
     "article-journal",

@@ -30,7 +30,8 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from . import boundary
-from .config import FONT_FORMATS, Config
+from .brand import FONT_FORMATS
+from .config import Config
 from .errors import PolicyError, RenderError, TemplateError
 from .output import signals_held
 

@@ -44,7 +44,8 @@ from markdown_it.token import Token
 from markupsafe import Markup
 
 from . import boundary
-from .config import TEMPLATES, Config
+from .brand import TEMPLATES
+from .config import Config
 from .errors import ConfigError
 from .models import Name, PartialDate
 from .output import write_atomic

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from .config import Brand
+from .brand import Brand
 from .curate import TimelineEvent
 from .templating import format_span
 
