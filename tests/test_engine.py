@@ -81,6 +81,20 @@ def test_malformed_source_date_epoch_is_a_usage_error(
     assert "SOURCE_DATE_EPOCH='yesterday' is not a Unix timestamp" in result.stderr
 
 
+@pytest.mark.parametrize("epoch", ["yesterday", "1.5", "-1", "1e9", "9" * 20])
+def test_source_date_epoch_is_checked_when_the_config_is_read(
+    run: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch, epoch: str
+) -> None:
+    """Not whole seconds from 1970 on: a usage error naming the variable, before any
+    target is checked or rendered, whichever command reads the config."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    for command in ("build", "check"):
+        result = run(command, "--project", project)
+        assert result.exit_code == 2, result.output
+        assert f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp" in result.stderr
+    assert not (project / "build").exists()
+
+
 def test_identical_across_processes_folders_and_environments(
     project: Path, tmp_path: Path, built: Path
 ) -> None:

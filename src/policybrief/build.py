@@ -199,7 +199,7 @@ def input_digest(config: Config, audience: str, archival: bool, read: dict[Path,
         digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
 
     add("tools", _versions().encode())
-    add("environment", json.dumps(environment(), sort_keys=True).encode())
+    add("environment", json.dumps(environment(config), sort_keys=True).encode())
     add("profile", repr(config.audiences[audience]).encode())
     # --strict too: a target that only warned must be checked again under --strict.
     add("options", f"{archival} {config.strict} {config.paper}".encode())

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import click
 
 from . import boundary
 from .brand import Brand, load_brand
@@ -77,6 +80,8 @@ class Config:
     stale_after_days: int = 365  # warn when a brief's newest source is older than this
     timeout: float = DEFAULT_TIMEOUT  # seconds one target may take before it is given up
     strict: bool = False
+    # SOURCE_DATE_EPOCH, the PDFs' dates in seconds since 1970 (None: unset or empty)
+    source_date_epoch: int | None = None
 
     @property
     def sources_dir(self) -> Path:
@@ -187,6 +192,24 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
     return dataclasses.replace(base, name=name, label=label, **table)
 
 
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH from the environment, checked: None when unset or empty; a value
+    that is not a whole number of seconds from 1970 on is a usage error."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None
+    try:
+        seconds = int(epoch)
+        if seconds < 0:
+            raise ValueError(epoch)
+        dt.datetime.fromtimestamp(seconds, tz=dt.UTC)  # within the dates Python can hold
+    except (ValueError, OverflowError, OSError):
+        raise click.UsageError(
+            f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or give seconds"
+        ) from None
+    return seconds
+
+
 def find_project(start: Path) -> tuple[Path, dict[str, Any]]:
     """Walk up from start, like git, to the first folder with policybrief settings."""
     start = start.resolve()
@@ -273,4 +296,5 @@ def load_config(
         stale_after_days=stale,
         timeout=float(timeout),
         strict=bool(strict),
+        source_date_epoch=source_date_epoch(),
     )

@@ -77,10 +77,11 @@ def file_hash(path: Path, within: list[Path]) -> str:
     return hashlib.sha256(boundary.hashed(path, within)).hexdigest()
 
 
-def environment() -> dict[str, str]:
+def environment(config: Config) -> dict[str, str]:
     """What a build takes from its process rather than from files: SOURCE_DATE_EPOCH
-    (the PDFs' dates) and the Python version."""
-    return {"epoch": os.environ.get("SOURCE_DATE_EPOCH", ""), "python": sys.version}
+    (the PDFs' dates, as the config read it) and the Python version."""
+    epoch = config.source_date_epoch
+    return {"epoch": "" if epoch is None else str(epoch), "python": sys.version}
 
 
 def shared_inputs(config: Config) -> list[Path]:
@@ -137,7 +138,7 @@ class Fingerprint:
         options = json.dumps({
             "briefs": sorted(brief_ids), "audiences": sorted(audiences), "archival": archival,
             "shard": list(shard), "strict": config.strict,
-            "archive": str(config.archive or ""), **environment(),
+            "archive": str(config.archive or ""), **environment(config),
         }, sort_keys=True)
         digest = hashlib.sha256(options.encode())
         root = config.root.resolve()

@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import click
-
 from . import boundary
 from .brand import FONT_FORMATS
 from .config import Config
@@ -324,16 +322,10 @@ class Attachment:
     description: str
 
 
-def source_date(fallback: dt.date | None = None) -> dt.datetime | None:
-    """SOURCE_DATE_EPOCH if set (a malformed one is an error), else the fallback day."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        try:
-            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
-        except (ValueError, OverflowError, OSError) as exc:
-            raise click.UsageError(
-                f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or give seconds"
-            ) from exc
+def source_date(epoch: int | None, fallback: dt.date | None = None) -> dt.datetime | None:
+    """SOURCE_DATE_EPOCH (the config's source_date_epoch) if set, else the fallback day."""
+    if epoch is not None:
+        return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
     if fallback is None:
         return None
     return dt.datetime(fallback.year, fallback.month, fallback.day, tzinfo=dt.UTC)
@@ -533,7 +525,7 @@ def render_pdf(
                 )
                 # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
                 # for archival files (which need one), the brief's as-of date.
-                moment = source_date(as_of if archival else None)
+                moment = source_date(config.source_date_epoch, as_of if archival else None)
                 if moment is not None:
                     stamp = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
                     document.metadata.created = document.metadata.modified = stamp
@@ -548,7 +540,7 @@ def render_pdf(
                 pdf = document.write_pdf(
                     pdf_variant=PDF_A if archival else PDF_UA, attachments=files
                 )
-            except (PolicyError, RenderError, click.UsageError):
+            except (PolicyError, RenderError):
                 raise
             except Exception as exc:
                 problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
