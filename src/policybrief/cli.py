@@ -20,15 +20,10 @@ import click
 from . import __version__
 from .errors import (
     EXIT_INTERRUPTED,
-    EXIT_OUTPUT,
-    EXIT_POLICY,
-    EXIT_RENDER,
     EXIT_TERMINATED,
     BriefError,
-    OutputError,
-    PolicyError,
-    RenderError,
     Terminated,
+    UsageError,
 )
 
 HELP_PROJECT = "Project folder (default: found by walking up from the current folder)."
@@ -88,8 +83,22 @@ def _setup_logging(verbose: int) -> None:
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
 
 
+class BriefCommand(click.Command):
+    """Click command that shows the library's usage errors as Click shows its own: with
+    the command's usage line, exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            raise click.UsageError(exc.format_message(), ctx) from exc
+
+
 class BriefGroup(click.Group):
     """Click group that turns errors into messages (tracebacks only with --debug)."""
+
+    command_class = BriefCommand
+    group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -97,7 +106,7 @@ class BriefGroup(click.Group):
         except BriefError as exc:
             if ctx.meta.get("policybrief.debug"):
                 traceback.print_exc(file=sys.stderr)
-            exc.show()
+            click.echo(f"Error: {exc.format_message()}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             what = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
@@ -210,8 +219,7 @@ def build(
         click.echo(f"unchanged {build_dir}/{label}.pdf")
     total = len(failed) + len(built) + len(unchanged)
     if failed:
-        kind = {EXIT_POLICY: PolicyError, EXIT_RENDER: RenderError, EXIT_OUTPUT: OutputError}
-        error = kind.get(failed[0].exit_code, BriefError)
+        error = failed[0].error
         if total == 1:  # the only target: its own message is the error
             raise error(failed[0].message)
         for failure in failed:

@@ -27,11 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import click
-
 from . import boundary
 from .config import FONT_FORMATS, Config
-from .errors import PolicyError, RenderError, TemplateError
+from .errors import BriefError, PolicyError, RenderError, TemplateError, UsageError
 from .output import signals_held
 
 if TYPE_CHECKING:
@@ -330,7 +328,7 @@ def source_date(fallback: dt.date | None = None) -> dt.datetime | None:
         try:
             return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
         except (ValueError, OverflowError, OSError) as exc:
-            raise click.UsageError(
+            raise UsageError(
                 f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or give seconds"
             ) from exc
     if fallback is None:
@@ -547,7 +545,7 @@ def render_pdf(
                 pdf = document.write_pdf(
                     pdf_variant=PDF_A if archival else PDF_UA, attachments=files
                 )
-            except (PolicyError, RenderError, click.UsageError):
+            except BriefError:  # a refused fetch, a malformed SOURCE_DATE_EPOCH: as it is
                 raise
             except Exception as exc:
                 problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
