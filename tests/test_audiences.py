@@ -103,6 +103,10 @@ def test_over_budget_fails_with_pages_and_wordy_sections(
     assert result.stderr.splitlines()[-1] == "Error: 1 of 3 targets failed; the others were written"
     out = three / "build" / "river-talks"  # the other audiences are written; this one is not
     assert sorted(p.name for p in out.glob("*.pdf")) == ["analyst.pdf", "talking-points.pdf"]
+    again = run("--debug", "build", "--project", three)  # the build's error is a BudgetError
+    assert again.exit_code == 1
+    assert ("policybrief.errors.BudgetError: 1 of 3 targets failed; the others were written\n"
+            in again.stderr)
 
 
 def test_wordy_section_warns_and_fails_strict(run: Callable[..., Result], three: Path) -> None:

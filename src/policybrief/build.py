@@ -18,13 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from . import __version__, boundary, prefork
 from .cite import format_citations, style_path
 from .config import Config
 from .curate import CuratedBrief, curate
-from .errors import EXIT_RENDER, BriefError, BudgetError, InputError, Problem, RenderError
+from .errors import (
+    BriefError,
+    BudgetError,
+    InputError,
+    Problem,
+    RenderError,
+    UsageError,
+)
 from .evidence import check_evidence, claims
 from .fastpath import (
     PACKAGE,
@@ -98,7 +103,7 @@ def _select(project: Project, brief_ids: tuple[str, ...]) -> list[str]:
     unknown = [b for b in brief_ids if b not in project.briefs]
     if unknown:
         known = ", ".join(sorted(project.briefs)) or "none"
-        raise click.UsageError(f"unknown brief {unknown[0]!r}; briefs in this project: {known}")
+        raise UsageError(f"unknown brief {unknown[0]!r}; briefs in this project: {known}")
     return list(brief_ids) or sorted(project.briefs)
 
 
@@ -160,11 +165,22 @@ class Job:
 
 @dataclass(frozen=True)
 class Failure:
-    """A target that failed; the others are still written."""
+    """A target that failed; the others are still written. error is the class of what
+    it raised (BudgetError, TemplateError...), for the build's own error to be one too."""
 
     job: Job
     message: str
-    exit_code: int
+    error: type[BriefError]
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code
+
+
+def _error_class(exc: BriefError) -> type[BriefError]:
+    """The errors.py class of exc, which takes just a message (boundary.Refused is
+    reported as the PolicyError it is)."""
+    return next(c for c in type(exc).__mro__ if c.__module__ == BriefError.__module__)
 
 
 @dataclass
@@ -227,7 +243,7 @@ def plan(
     """The targets to consider, in a fixed order; a shard keeps every N-th of them."""
     unknown = [a for a in audiences if a not in config.audiences]
     if unknown:
-        raise click.UsageError(
+        raise UsageError(
             f"unknown audience {unknown[0]!r}; audiences: {', '.join(config.audiences)}"
         )
     jobs = []
@@ -334,13 +350,13 @@ def _run(job: Job) -> Target | Failure:
         with time_limit(config.timeout):
             return render_target(config, _WORKER["project"], _WORKER["env"], job)
     except BriefError as exc:
-        return Failure(job, exc.format_message(), exc.exit_code)
+        return Failure(job, exc.format_message(), _error_class(exc))
     except TargetTimeout:
         return Failure(job, (
             f"{job.label}: not finished after {config.timeout:g} s, given up; a template loop "
             "or a layout that does not converge? Simplify the template or CSS, or raise "
             "`timeout` (seconds per target) in the project config"
-        ), EXIT_RENDER)
+        ), RenderError)
 
 
 def _estimated_bytes(build_dir: Path, jobs: list[Job]) -> int:
@@ -506,7 +522,7 @@ def _render_in_workers(
                     end(worker)
                     if result is None and job is not None:
                         record(job, Failure(job, _died(job, worker.process.exitcode),
-                                            EXIT_RENDER))
+                                            RenderError))
         for worker in list(workers):
             end(worker)
     finally:

@@ -12,24 +12,24 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .errors import (
     EXIT_INTERRUPTED,
-    EXIT_OUTPUT,
-    EXIT_POLICY,
-    EXIT_RENDER,
     EXIT_TERMINATED,
     BriefError,
-    OutputError,
-    PolicyError,
-    RenderError,
     Terminated,
+    UsageError,
 )
+
+if TYPE_CHECKING:
+    from .runner import Outcome
 
 HELP_PROJECT = "Project folder (default: found by walking up from the current folder)."
 HELP_STRICT = "Treat warnings, including WeasyPrint's, as errors (for CI)."
@@ -88,8 +88,22 @@ def _setup_logging(verbose: int) -> None:
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
 
 
+class BriefCommand(click.Command):
+    """Click command that shows the library's usage errors as Click shows its own: with
+    the command's usage line, exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            raise click.UsageError(exc.format_message(), ctx) from exc
+
+
 class BriefGroup(click.Group):
     """Click group that turns errors into messages (tracebacks only with --debug)."""
+
+    command_class = BriefCommand
+    group_class = type
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -97,7 +111,7 @@ class BriefGroup(click.Group):
         except BriefError as exc:
             if ctx.meta.get("policybrief.debug"):
                 traceback.print_exc(file=sys.stderr)
-            exc.show()
+            click.echo(f"Error: {exc.format_message()}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             what = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
@@ -164,61 +178,52 @@ def build(
     Example: brief build water-2025 --strict
     """
     from .config import load_config
-    from .fastpath import Fingerprint
+    from .runner import run_build
 
     config = load_config(project, strict=strict, archive=archive)
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
-    fingerprint = Fingerprint.of(config, brief_ids, audiences, archival, shard or (1, 1))
-    replayed = None if force else fingerprint.replay()
-    if replayed is not None:  # nothing changed since a build that succeeded
-        built, unchanged, failed = [], replayed, []
-    else:
-        from . import prefork
+    outcome = run_build(config, brief_ids, audiences, archival, jobs=jobs, force=force,
+                        shard=shard, progress=lambda: _progress_bar(interactive))
+    _print_outcome(outcome, config.build_dir.relative_to(config.root), interactive)
 
-        try:
-            prefork.start()  # imports WeasyPrint meanwhile, in a process of its own
-            from .build import build as run_build
 
-            with click.progressbar(length=1, label="building", file=sys.stderr,
-                                   hidden=not interactive) as bar:
+@contextmanager
+def _progress_bar(interactive: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, for people (hidden when not interactive)."""
+    with click.progressbar(length=1, label="building", file=sys.stderr,
+                           hidden=not interactive) as bar:
 
-                def advance(done: int, total: int) -> None:
-                    bar.length = total
-                    bar.update(1)
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(1)
 
-                result = run_build(config, brief_ids, audiences, archival,
-                                   jobs=jobs or os.cpu_count() or 1, force=force,
-                                   shard=shard or (1, 1), progress=advance,
-                                   fingerprint=fingerprint)
-        finally:
-            prefork.stop()
-        built, failed = result.built, result.failed
-        unchanged = [j.label for j in result.unchanged]
-    build_dir = config.build_dir.relative_to(config.root)
-    for target in built:
+        yield advance
+
+
+def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None:
+    """What `brief build` did: built and unchanged targets on stdout, a closing table
+    for people and the failures on stderr; raises the build's error if any failed."""
+    for target in outcome.built:
         pages = target.rendered.pages
         click.echo(f"built {build_dir}/{target.brief_id}/{target.audience}.pdf "
                    f"({pages} page{'s' * (pages != 1)})")
     if interactive or log.isEnabledFor(logging.INFO):  # a closing table, for people
-        rows = [(f"{t.brief_id}/{t.audience}", "built", f"{t.seconds:.1f} s") for t in built]
-        rows += [(label, "unchanged", "") for label in unchanged]
-        rows += [(f.job.label, "failed", "") for f in failed]
+        rows = [(f"{t.brief_id}/{t.audience}", "built", f"{t.seconds:.1f} s")
+                for t in outcome.built]
+        rows += [(label, "unchanged", "") for label in outcome.unchanged]
+        rows += [(f.job.label, "failed", "") for f in outcome.failed]
         width = max((len(r[0]) for r in rows), default=0)
         for name, status, seconds in sorted(rows):
             click.echo(f"  {name:<{width}}  {status:<9}  {seconds}", err=True)
-    for label in unchanged:
+    for label in outcome.unchanged:
         click.echo(f"unchanged {build_dir}/{label}.pdf")
-    total = len(failed) + len(built) + len(unchanged)
-    if failed:
-        kind = {EXIT_POLICY: PolicyError, EXIT_RENDER: RenderError, EXIT_OUTPUT: OutputError}
-        error = kind.get(failed[0].exit_code, BriefError)
-        if total == 1:  # the only target: its own message is the error
-            raise error(failed[0].message)
-        for failure in failed:
+    error = outcome.error()
+    if error is None:
+        return
+    if outcome.total > 1:
+        for failure in outcome.failed:
             click.echo(f"failed {failure.job.label}: {failure.message}", err=True)
-        if len(failed) == total:
-            raise error(f"all {total} targets failed; nothing was written")
-        raise error(f"{len(failed)} of {total} targets failed; the others were written")
+    raise error
 
 
 @cli.command()

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
-
 from . import boundary
 from .brand import Brand, load_brand
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .tomlfile import parse_toml
 from .vocabulary import LANGUAGE, PRIORITIES
 
@@ -204,7 +202,7 @@ def source_date_epoch() -> int | None:
             raise ValueError(epoch)
         dt.datetime.fromtimestamp(seconds, tz=dt.UTC)  # within the dates Python can hold
     except (ValueError, OverflowError, OSError):
-        raise click.UsageError(
+        raise UsageError(
             f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or give seconds"
         ) from None
     return seconds

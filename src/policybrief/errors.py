@@ -6,8 +6,6 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-
 # Exit codes (documented in the README). Click itself uses 2 for usage errors.
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -60,18 +58,37 @@ def display_path(path: Path, root: Path) -> str:
     return str(path)
 
 
-class BriefError(click.ClickException):
-    """Base class: any error the CLI reports as a message, without a traceback."""
+class BriefError(Exception):
+    """Base class: any error the CLI reports as a message, without a traceback, and
+    exits with exit_code (cli.py shows it as Click shows its own errors)."""
 
     exit_code = EXIT_INVALID
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
     def format_message(self) -> str:
         """The message on one line, whatever input it quotes."""
-        return printable(super().format_message())
+        return printable(self.message)
+
+
+class UsageError(BriefError):
+    """Raised by build.py (an unknown brief or audience) and pdf.py (a malformed
+    SOURCE_DATE_EPOCH): the command was given something it cannot use. cli.py shows it
+    as a Click usage error, with the command's usage line, and exits 2."""
+
+    exit_code = EXIT_USAGE
 
 
 class ConfigError(BriefError):
-    """Raised by config.py: no project found, or [tool.policybrief] is invalid."""
+    """Raised by config.py (no project found, or its settings are invalid), cite.py (an
+    unusable citation_style), templating.py (a template to eject that is not packaged,
+    or is already ejected) and scaffold.py (a file `brief init`
+    would overwrite)."""
 
 
 class InputError(BriefError):
@@ -93,12 +110,15 @@ class BudgetError(BriefError):
 
 
 class TemplateError(BriefError):
-    """Raised by templating.py, render.py and pdf.py when a template is missing, fails
-    to render, or makes HTML that cannot be a PDF/UA."""
+    """Raised by render.py when a template is missing or fails to render, and by pdf.py
+    when it makes HTML that cannot be a PDF/UA. (Not Jinja2's jinja2.TemplateError,
+    which render.py imports as JinjaTemplateError.)"""
 
 
 class PolicyError(BriefError):
-    """Raised by pdf.py when a document asked for a resource the fetcher refused."""
+    """Raised when a document or template reaches outside what it may: by pdf.py and
+    boundary.py (a resource the fetcher refused), render.py (a template reading what
+    the sandbox forbids) and cite.py (pandoc citeproc asked to fetch something)."""
 
     exit_code = EXIT_POLICY
 

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 from . import boundary
 from .brand import FONT_FORMATS
 from .config import Config
-from .errors import PolicyError, RenderError, TemplateError
+from .errors import BriefError, PolicyError, RenderError, TemplateError
 from .output import signals_held
 
 if TYPE_CHECKING:
@@ -540,7 +540,7 @@ def render_pdf(
                 pdf = document.write_pdf(
                     pdf_variant=PDF_A if archival else PDF_UA, attachments=files
                 )
-            except (PolicyError, RenderError):
+            except BriefError:  # a refused fetch: as it is
                 raise
             except Exception as exc:
                 problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing

@@ -28,9 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import click
-
-from .errors import RenderError
+from .errors import BriefError, RenderError
 from .output import signals_held
 
 if TYPE_CHECKING:
@@ -145,7 +143,7 @@ def _serve(channel: socket.socket, folder: str) -> None:
                 try:
                     reply: tuple[str, Any] = ("ok", pdf.render_pdf(html, config, **options))
                     log.debug("%s: PDF made in the PDF process", options.get("label", ""))
-                except click.ClickException as exc:  # BriefError, or a usage error
+                except BriefError as exc:
                     reply = ("error", exc)
                 except Exception as exc:  # noqa: BLE001 - a bug: reported as the target's
                     label = options.get("label", "")
