@@ -14,8 +14,9 @@ from .cite import Formatted
 from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .curate import CuratedBrief
 from .errors import PolicyError, TemplateError
+from .i18n import load_labels
 from .pdf import Stylesheet
-from .templating import MarkdownNestingError, TemplateLimitError, load_labels
+from .templating import MarkdownNestingError, TemplateLimitError
 
 log = logging.getLogger(__name__)
 
