@@ -15,8 +15,9 @@ from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .curate import CuratedBrief
 from .errors import PolicyError, TemplateError
 from .i18n import load_labels
+from .markdown import MarkdownNestingError
 from .pdf import Stylesheet
-from .templating import MarkdownNestingError, TemplateLimitError
+from .templating import TemplateLimitError
 
 log = logging.getLogger(__name__)
 
