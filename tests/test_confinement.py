@@ -23,7 +23,7 @@ from click.testing import Result
 from pypdf import PdfReader
 
 from conftest import FIXTURES, Audit, write
-from policybrief import templating
+from policybrief import markdown, templating
 from policybrief.pdf import MAX_IMAGE_PIXELS, check_css, make_fetcher
 
 SOURCE = "sources/river-2024.yaml"
@@ -327,7 +327,7 @@ def test_markdown_just_under_the_limit_renders(environment_md: Callable[[str], s
 @pytest.fixture
 def environment_md() -> Callable[[str], str]:
     """The `markdown` filter as templates call it."""
-    md = templating.make_markdown()
+    md = markdown.make_markdown()
     return md.render
 
 

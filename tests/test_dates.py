@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from policybrief.i18n import format_span
 from policybrief.models import PartialDate
-from policybrief.templating import format_span
 
 
 @pytest.mark.parametrize(("language", "start", "end", "expected"), [

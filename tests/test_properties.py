@@ -34,8 +34,9 @@ from ruamel.yaml import YAML
 from conftest import FIXTURES, TALKING_POINTS
 from policybrief.cli import cli
 from policybrief.config import load_config
+from policybrief.markdown import make_markdown
 from policybrief.output import read_manifest, sha256
-from policybrief.templating import make_environment, make_markdown
+from policybrief.templating import make_environment
 
 # No example database: it would be written to .hypothesis/ in the working folder, and a
 # failing example is printed (with a @reproduce_failure blob) anyway.

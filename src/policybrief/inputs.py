@@ -14,8 +14,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from .config import Config
 from .fastpath import input_files, regular, shared_inputs
+from .i18n import LABELS
 from .load import Project
-from .templating import LABELS, PACKAGE_TEMPLATES, make_markdown
+from .markdown import make_markdown
+from .templating import PACKAGE_TEMPLATES
 
 # A file a template or stylesheet names literally: src="...", href="...", url(...),
 # @import "...". A name computed by Jinja ({{ ... }}) cannot be known before rendering.

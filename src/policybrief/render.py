@@ -14,8 +14,10 @@ from .cite import Formatted
 from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .curate import CuratedBrief
 from .errors import PolicyError, TemplateError
+from .i18n import load_labels
+from .markdown import MarkdownNestingError
 from .pdf import Stylesheet
-from .templating import MarkdownNestingError, TemplateLimitError, load_labels
+from .templating import TemplateLimitError
 
 log = logging.getLogger(__name__)
 

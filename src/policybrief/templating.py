@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import math
 import os
 import re
 import string
-import tomllib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import unquote, urljoin, urlsplit
+from typing import Any
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton
-from babel.lists import format_list
 from jinja2 import (
     ChoiceLoader,
     Environment,
@@ -36,24 +30,20 @@ from jinja2.nodes import Concat
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from jinja2.utils import _PassArg
-from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock
-from markdown_it.rules_core import StateCore
-from markdown_it.rules_inline import StateInline
-from markdown_it.token import Token
 from markupsafe import Markup
 
 from . import boundary
 from .brand import TEMPLATES
 from .config import Config
 from .errors import ConfigError
-from .models import Name, PartialDate
+from .i18n import format_names, format_span, format_when
+from .markdown import make_markdown
 from .output import write_atomic
+from .timeline import timeline_svg
 
 log = logging.getLogger(__name__)
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
-LABELS = Path(__file__).parent / "labels"
 _TEMPLATE_FILES = (".j2", ".css")
 
 
@@ -97,78 +87,6 @@ def eject_template(config: Config, name: str, force: bool = False) -> Path:
     return target
 
 
-def _locale(language: str) -> Locale:
-    try:
-        return Locale.parse(language, sep="-")
-    except (ValueError, UnknownLocaleError):
-        return Locale.parse("en")
-
-
-def format_when(value: PartialDate | dt.date, language: str = "en") -> str:
-    """A date at the precision it is known: '2012', 'May 2015', '23 January 2017'."""
-    locale = _locale(language)
-    date = value if isinstance(value, PartialDate) else PartialDate.parse(value)
-    if date.month is None:
-        return str(date.year)
-    if date.day is None:
-        return format_skeleton("yMMMM", date.start, locale=locale)
-    return format_date(date.start, "long", locale=locale)
-
-
-def format_span(start: PartialDate, end: PartialDate | None, language: str = "en") -> str:
-    """A date or a date range ('23–24 January 2017')."""
-    if end is None or end == start:
-        return format_when(start, language)
-    if start.day is None or end.day is None:
-        return f"{format_when(start, language)} – {format_when(end, language)}"
-    return _interval(start.start, end.start, _locale(language))
-
-
-_QUOTED = re.compile(r"('[^']*')")  # literal text in a CLDR pattern
-_ABBREVIATED_MONTH = re.compile(r"(?<![ML])([ML])\1\1(?![ML])")  # MMM or LLL, not MMMM
-
-
-def _widen(pattern: str) -> str:
-    """A CLDR pattern with abbreviated months made full ('MMM' -> 'MMMM'), literals kept."""
-    return "".join(
-        part if part.startswith("'") else _ABBREVIATED_MONTH.sub(r"\1\1\1\1", part)
-        for part in _QUOTED.split(pattern)
-    )
-
-
-def _interval(start: dt.date, end: dt.date, locale: Locale) -> str:
-    """Two days as a range with the months in full: '23–24 January 2017'.
-
-    CLDR has interval patterns for yMMMd, not yMMMMd. Its skeleton-matching rule says a
-    matched pattern's fields take the requested width, so 'Mar' becomes 'March'; Babel's
-    format_interval skips that step and prints the abbreviation (#12, #16).
-    """
-    formats = locale.interval_formats["yMMMd"]  # every locale has it, from CLDR's root
-    field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
-    return "".join(
-        format_date(day, _widen(piece), locale=locale)
-        for piece, day in zip(formats[field], (start, end), strict=True)
-    )
-
-
-def format_names(names: Sequence[Name], language: str = "en") -> str:
-    """'A', 'A and B', 'A, B and C' (the conjunction in the brief's language)."""
-    return str(format_list([n.display for n in names], locale=_locale(language)))
-
-
-def load_labels(language: str) -> dict[str, Any]:
-    """The label catalog for a language ("ru", "kk-KZ" takes "kk"), over the English one;
-    a language without a catalog gets English labels."""
-    def read(name: str) -> dict[str, Any]:
-        path = LABELS / f"{name}.toml"
-        return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-    labels = read("en")
-    for key, value in read(language.split("-")[0].lower()).items():
-        labels[key] = {**labels.get(key, {}), **value} if isinstance(value, dict) else value
-    return labels
-
-
 def css_counters(template: str) -> Markup:
     """'Page {page} of {pages}' as CSS content: "Page " counter(page) " of " counter(pages)."""
     parts = re.split(r"\{(page|pages)\}", template)
@@ -194,169 +112,6 @@ def attach(html: str, call: str) -> Markup:
     if not tail or "<" in tail or ">" in tail:
         return Markup(f"{html}{call}")
     return Markup(f'{head}{space}<span class="nobr">{tail}{call}</span>')
-
-
-# --- Markdown (notes and brief texts) -------------------------------------------------
-
-# Links a reader can follow from a PDF. Anything else (javascript:, vbscript:, data:,
-# file:, relative paths that would point into the machine's file system) stays text.
-_LINK_SCHEMES = ("http:", "https:", "mailto:")
-# Inline images markdown-it itself lets through: raster data, no file, no network.
-_DATA_IMAGE = re.compile(r"^data:image/(gif|png|jpeg|webp);", re.IGNORECASE)
-_ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9.+-]+:")  # WeasyPrint's url_is_absolute
-
-
-class MarkdownNestingError(ValueError):
-    """Markdown nested deeper than markdown-it's maxNesting, which it would drop silently."""
-
-
-def _guard_nesting(md: MarkdownIt) -> None:
-    """Raise MarkdownNestingError where markdown-it would silently skip deep content.
-
-    markdown-it stops parsing at maxNesting (20 in CommonMark mode): the rest of a block
-    is dropped and deeper inline markup is left unparsed. The guards sit at the three
-    places it checks the limit (see markdown_it/parser_block.py, parser_inline.py).
-    """
-    limit = md.options.maxNesting
-    message = (
-        f"Markdown nested more than {limit} levels deep (block quotes, lists or brackets "
-        "inside one another); markdown-it would drop what is deeper"
-    )
-    block, inline, skip = md.block.tokenize, md.inline.tokenize, md.inline.skipToken
-
-    def block_tokenize(state: StateBlock, start: int, end: int, *rest: Any) -> None:
-        if state.level >= limit:
-            line = state.skipEmptyLines(start)
-            if line < end and state.sCount[line] >= state.blkIndent:
-                raise MarkdownNestingError(message)
-        block(state, start, end, *rest)
-
-    def inline_tokenize(state: StateInline) -> None:
-        if state.level >= limit and state.pos < state.posMax:
-            raise MarkdownNestingError(message)
-        inline(state)
-
-    def skip_token(state: StateInline) -> None:
-        if state.level >= limit:
-            raise MarkdownNestingError(message)
-        skip(state)
-
-    # Instance attributes shadow the methods: rules call state.md.block.tokenize(...).
-    setattr(md.block, "tokenize", block_tokenize)  # noqa: B010 (mypy: method assign)
-    setattr(md.inline, "tokenize", inline_tokenize)  # noqa: B010
-    setattr(md.inline, "skipToken", skip_token)  # noqa: B010
-
-
-def _unclickable_links(state: StateCore) -> None:
-    """Drop <a> around link text whose target is not http(s), mailto or #fragment."""
-    for block in state.tokens:
-        if block.type != "inline" or not block.children:
-            continue
-        kept: list[Token] = []
-        dropping = False
-        for token in block.children:
-            if token.type == "link_open":
-                href = str(token.attrGet("href") or "")
-                dropping = not (href.lower().startswith(_LINK_SCHEMES) or href.startswith("#"))
-                if dropping:
-                    continue
-            elif token.type == "link_close" and dropping:
-                dropping = False  # CommonMark links do not nest
-                continue
-            kept.append(token)
-        block.children = kept
-
-
-def make_markdown() -> MarkdownIt:
-    """CommonMark with raw HTML off: HTML in notes is shown as text, never interpreted.
-    Only http(s) and mailto links are made; too deep nesting raises MarkdownNestingError."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.core.ruler.after("inline", "policybrief_links", _unclickable_links)
-    _guard_nesting(md)
-    return md
-
-
-@dataclass(frozen=True)
-class MarkdownProblem:
-    """What is wrong with one Markdown text: an image or the nesting."""
-
-    kind: Literal["outside", "missing", "nesting"]  # "missing" is a warning, as in WeasyPrint
-    message: str
-
-
-def _image_problem(src: str, base: str, root: Path) -> MarkdownProblem | None:
-    if _DATA_IMAGE.match(src):
-        return None  # self-contained; MAX_IMAGE_PIXELS in pdf.py bounds its size
-    shown = repr(src if len(src) <= 80 else src[:77] + "...")
-    if src[:5].lower() == "data:":
-        return MarkdownProblem("outside", f"image {shown} is inline data, not PNG/JPEG/GIF/WebP")
-    # Resolved as WeasyPrint will (render_pdf's base URL), then as the fetcher does.
-    url = src if _ABSOLUTE_URL.match(src) else urljoin(base, src)
-    parts = urlsplit(url)
-    path = Path(unquote(parts.path))
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not path.is_absolute():
-        return MarkdownProblem("outside", f"image {shown} is not a file in the project")
-    try:
-        boundary.resolve(path, root, "image", name="the project")
-    except boundary.Refused as exc:
-        if exc.outside:
-            return MarkdownProblem("outside",
-                                   f"image {shown} is outside the project ({path.resolve()})")
-        return MarkdownProblem("outside", f"image {shown} {exc.problem}")
-    except OSError:
-        return MarkdownProblem("missing", f"image {shown} not found ({path.resolve()})")
-    return None
-
-
-def _images(tokens: Iterable[Token]) -> Iterator[str]:
-    for token in tokens:
-        if token.type == "image":
-            yield str(token.attrGet("src") or "")
-        if token.children:
-            yield from _images(token.children)
-
-
-@functools.cache
-def _checking_markdown() -> MarkdownIt:
-    # Every link and image syntax becomes a token, so that refused images are reported
-    # rather than left as text; output from this parser is never rendered.
-    md = make_markdown()
-    md.validateLink = lambda url: True  # type: ignore[method-assign]
-    return md
-
-
-# What can raise markdown-it's nesting level: a block quote (one level), a list item
-# (two: the list and the item), a link or image label (one).
-_LIST_MARKER = re.compile(r"(?:^|[\s>])(?:[-*+]|\d{1,9}[.)])(?=\s|$)", re.MULTILINE)
-
-
-def _may_matter(text: str, limit: int) -> bool:
-    """Can the text hold an image, or nest `limit` levels? (Most texts cannot: skip them.)"""
-    if "![" in text:
-        return True
-    levels = text.count(">") + text.count("[")
-    return levels >= limit or levels + 2 * len(_LIST_MARKER.findall(text)) >= limit
-
-
-def markdown_checker(config: Config) -> Callable[[str], list[MarkdownProblem]]:
-    """A check of Markdown texts as a template would render them: images must be files
-    inside the project (relative paths start in templates/, the renderer's base URL) or
-    inline PNG/JPEG/GIF/WebP data; nesting must stay within markdown-it's limit."""
-    md = _checking_markdown()
-    base = config.templates_dir.resolve().as_uri() + "/"
-    root = config.root.resolve()
-
-    def check(text: str) -> list[MarkdownProblem]:
-        if not _may_matter(text, md.options.maxNesting):
-            return []
-        try:
-            tokens = md.parse(text)
-        except MarkdownNestingError as exc:
-            return [MarkdownProblem("nesting", str(exc))]
-        found = (_image_problem(src, base, root) for src in _images(tokens))
-        return [p for p in found if p is not None]
-
-    return check
 
 
 # --- The sandbox ------------------------------------------------------------------------
@@ -704,7 +459,6 @@ def make_environment(config: Config) -> SandboxedEnvironment:
         "css_counters": css_counters,
         "attach": attach,
     }
-    from .timeline import timeline_svg  # timeline imports this module's format_span
 
     ours["timeline_svg"] = timeline_svg
     for name, func in ours.items():

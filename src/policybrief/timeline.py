@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from .brand import Brand
 from .curate import TimelineEvent
-from .templating import format_span
+from .i18n import format_span
 
 WIDTH = 168.0  # mm: the A4 text width; the figure scales to its container
 ROW = 5.4  # mm between events

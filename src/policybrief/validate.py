@@ -8,8 +8,8 @@ from typing import Any
 
 from .errors import Problem
 from .load import Entry, Project, format_loc
+from .markdown import markdown_checker
 from .models import Brief
-from .templating import markdown_checker
 
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
