@@ -23,7 +23,7 @@ from click.testing import Result
 from pypdf import PdfReader
 
 from conftest import FIXTURES, Audit, write
-from policybrief import markdown, templating
+from policybrief import markdown, sandbox
 from policybrief.pdf import MAX_IMAGE_PIXELS, check_css, make_fetcher
 
 SOURCE = "sources/river-2024.yaml"
@@ -520,8 +520,8 @@ def test_template_output_is_capped(
 ) -> None:
     """10**10 characters asked for; the cap stops it. The cap is lowered here from 20 MB
     to 1 MB only to keep the test fast (20 MB of one-character pieces take ~10 s)."""
-    assert templating.MAX_OUTPUT == 20_000_000
-    monkeypatch.setattr(templating, "MAX_OUTPUT", 1_000_000)
+    assert sandbox.MAX_OUTPUT == 20_000_000
+    monkeypatch.setattr(sandbox, "MAX_OUTPUT", 1_000_000)
     write(project / "templates" / "analyst.html.j2", f"<p>\n{payload}</p>\n")
     result = run("build", "--project", project)
     assert result.exit_code == 3

@@ -17,7 +17,7 @@ from .errors import PolicyError, TemplateError
 from .i18n import load_labels
 from .markdown import MarkdownNestingError
 from .pdf import Stylesheet
-from .templating import TemplateLimitError
+from .sandbox import TemplateLimitError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def render_html(
     try:
         template = env.get_template(template_name)
         log.debug("template %s from %s", template_name, template.filename)
-        # The sandbox (templating.BoundedSandbox) counts the output as it is joined and
+        # The sandbox (sandbox.BoundedSandbox) counts the output as it is joined and
         # stops at MAX_OUTPUT characters.
         return template.render(
             **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
