@@ -247,3 +247,18 @@ def audit(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Audit]:
     assert not recorder.violations, "outside the confinement:\n" + "\n".join(
         dict.fromkeys(recorder.violations)
     )
+
+
+def group_alive(pgid: int) -> list[str]:
+    """Processes of group pgid that are still running (zombies excluded); Linux only."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name_end = text.rfind(")")
+        fields = text[name_end + 2:].split()
+        if int(fields[2]) == pgid and fields[0] not in "ZX":
+            alive.append(f"{stat.parent.name} {text[text.find('(') + 1:name_end]}")
+    return alive

@@ -57,7 +57,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from conftest import FIXTURES, TALKING_POINTS
+from conftest import FIXTURES, TALKING_POINTS, group_alive
 from policybrief.errors import (
     EXIT_INTERRUPTED,
     EXIT_OUTPUT,
@@ -357,21 +357,6 @@ def _snapshot(build: Path) -> dict[str, int]:
     return out
 
 
-def _group_alive(pgid: int) -> list[str]:
-    """Processes of group pgid that are still running (zombies excluded); Linux only."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name_end = text.rfind(")")
-        fields = text[name_end + 2:].split()
-        if int(fields[2]) == pgid and fields[0] not in "ZX":
-            alive.append(f"{stat.parent.name} {text[text.find('(') + 1:name_end]}")
-    return alive
-
-
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -472,7 +457,7 @@ def run_trial(reference: Reference, index: int, sig: signal.Signals, phase: str,
             time.sleep(1)
         if not killed and proc.poll() is not None:
             deadline = time.monotonic() + LINGER
-            while (alive := _group_alive(proc.pid)) and time.monotonic() < deadline:
+            while (alive := group_alive(proc.pid)) and time.monotonic() < deadline:
                 time.sleep(0.05)
             if alive:
                 trial.problems.append(

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import FIXTURES, pdf_text
+from conftest import FIXTURES, group_alive, pdf_text
 from policybrief.errors import EXIT_RENDER, EXIT_TERMINATED
 
 ANALYST, EXECUTIVE = "river-talks/analyst", "river-talks/executive"
@@ -109,24 +109,10 @@ def start(tmp_path: Path) -> Iterator[Start]:
         build.process.wait()
 
 
-def _alive(pgid: int) -> list[int]:
-    """Processes of group pgid still running (zombies excluded); Linux only."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rfind(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] not in "ZX":
-            alive.append(int(stat.parent.name))
-    return alive
-
-
-def _gone(pgid: int, seconds: float) -> list[int]:
+def _gone(pgid: int, seconds: float) -> list[str]:
     """Wait up to seconds for group pgid to end; the processes still running."""
     deadline = time.monotonic() + seconds
-    while (alive := _alive(pgid)) and time.monotonic() < deadline:
+    while (alive := group_alive(pgid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return alive
 
