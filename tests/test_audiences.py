@@ -192,6 +192,22 @@ def test_templates_list_and_eject(run: Callable[..., Result], project: Path) -> 
     assert bad.exit_code == 1 and "no packaged template 'nope.html.j2'" in bad.stderr
 
 
+def test_templates_list_shows_what_the_loader_finds(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """The listing asks the loader's own search path: templates in subfolders (which
+    `{% include "partials/box.html.j2" %}` finds) are listed, as the project's."""
+    write(project / "templates" / "partials" / "box.html.j2", "<div>{{ brief.title }}</div>\n")
+    write(project / "templates" / "partials" / "brief.css", "p { color: red }\n")
+    write(project / "templates" / "brand.toml", 'organisation = "Steppe Institute"\n')
+    listing = run("templates", "list", "--project", project).stdout
+    assert re.search(r"^partials/box\.html\.j2 +project .*box\.html\.j2$", listing, re.MULTILINE)
+    # a file in a subfolder does not override the top-level package default of its name
+    assert re.search(r"^partials/brief\.css +project .*brief\.css$", listing, re.MULTILINE)
+    assert re.search(r"^brief\.css +package ", listing, re.MULTILINE)
+    assert "brand.toml" not in listing  # settings, not a template
+
+
 def test_ejected_template_builds_identical_pdf(run: Callable[..., Result], three: Path) -> None:
     assert run("build", "--project", three).exit_code == 0
     out = three / "build" / "river-talks"

@@ -289,9 +289,8 @@ def templates_list(project: Path | None) -> None:
 
     config = load_config(project)
     for info in list_templates(config):
-        where = "project" if info.path.parent == config.templates_dir else "package"
         note = "  (overrides the package default)" if info.overrides_default else ""
-        click.echo(f"{info.name:<26} {where:<8} {info.path}{note}")
+        click.echo(f"{info.name:<26} {info.where:<8} {info.path}{note}")
 
 
 @templates.command("eject")

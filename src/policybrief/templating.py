@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    BaseLoader,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
@@ -35,7 +36,7 @@ from .sandbox import BoundedSandbox, bounded_filter
 from .timeline import timeline_svg
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
-_TEMPLATE_FILES = (".j2", ".css")
+_TEMPLATE_FILES = (".j2", ".css")  # what `templates list` shows of a folder
 
 
 @dataclass(frozen=True)
@@ -43,32 +44,39 @@ class TemplateInfo:
     """A template name and the file that supplies it."""
 
     name: str
+    where: str  # "project" or "package": the folder of the search path that supplies it
     path: Path
     overrides_default: bool  # a project file hiding a package default of the same name
 
 
-def _names(folder: Path) -> set[str]:
-    if not folder.is_dir():
-        return set()
-    return {p.name for p in folder.iterdir() if p.is_file() and p.suffix in _TEMPLATE_FILES}
+def _search_path(config: Config) -> list[tuple[str, Path, BaseLoader]]:
+    """Where templates are found, first match wins: the project's templates/, then the
+    package defaults. The loader and `brief templates list` both read this list."""
+    return [
+        ("project", config.templates_dir, ConfinedLoader(config.templates_dir)),
+        ("package", PACKAGE_TEMPLATES, PackageLoader("policybrief", "templates")),
+    ]
+
+
+def _names(loader: BaseLoader) -> set[str]:
+    """The templates and stylesheets a loader can supply, subfolders included."""
+    return {name for name in loader.list_templates() if name.endswith(_TEMPLATE_FILES)}
 
 
 def list_templates(config: Config) -> list[TemplateInfo]:
     """Every template the build can use, with the folder that wins for each name."""
-    project, package = _names(config.templates_dir), _names(PACKAGE_TEMPLATES)
-    return [
-        TemplateInfo(
-            name,
-            (config.templates_dir if name in project else PACKAGE_TEMPLATES) / name,
-            name in project and name in package,
-        )
-        for name in sorted(project | package)
-    ]
+    found = [(where, folder, _names(loader)) for where, folder, loader in _search_path(config)]
+    infos = []
+    for name in sorted(set().union(*(names for _, _, names in found))):
+        suppliers = [(where, folder) for where, folder, names in found if name in names]
+        where, folder = suppliers[0]
+        infos.append(TemplateInfo(name, where, folder / name, len(suppliers) > 1))
+    return infos
 
 
 def eject_template(config: Config, name: str, force: bool = False) -> Path:
     """Copy a package default into the project's templates/ for editing."""
-    defaults = sorted(_names(PACKAGE_TEMPLATES))
+    defaults = sorted(_names(PackageLoader("policybrief", "templates")))
     if name not in defaults:
         raise ConfigError(f"no packaged template {name!r}; templates: {', '.join(defaults)}")
     target = config.templates_dir / name
@@ -147,14 +155,9 @@ class ConfinedLoader(FileSystemLoader):
 
 def make_environment(config: Config) -> SandboxedEnvironment:
     """Jinja environment: project templates/, then package defaults, then `default:` prefix."""
-    package = PackageLoader("policybrief", "templates")
-    loader = ChoiceLoader(
-        [
-            ConfinedLoader(config.templates_dir),
-            package,
-            PrefixLoader({"default": package}, delimiter=":"),
-        ]
-    )
+    search = [loader for _, _, loader in _search_path(config)]
+    package = search[-1]
+    loader = ChoiceLoader([*search, PrefixLoader({"default": package}, delimiter=":")])
     env = BoundedSandbox(
         loader=loader,
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "xml")),
