@@ -35,6 +35,10 @@ do_not_say:
   - Do not comment on the draft split.
 """
 REPO = Path(__file__).parent.parent
+# A project's analyst template: the packaged one, with `css` (str.format) as its styles.
+STYLED_TEMPLATE = (
+    '{{% extends "default:analyst.html.j2" %}}\n{{% block style %}}{css}{{% endblock %}}\n'
+)
 
 
 @pytest.fixture
@@ -86,6 +90,13 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def note_text(project: Path, markdown: str) -> None:
+    """Put `markdown` in place of "after a **two-year** pause." in the first note of the
+    minimal project's source."""
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace("after a **two-year** pause.", markdown))
 
 
 # --- Proof of confinement: a Python audit hook ------------------------------------------

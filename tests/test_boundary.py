@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from conftest import TALKING_POINTS, Audit, write
+from conftest import TALKING_POINTS, Audit, note_text, write
 from policybrief import boundary
 from policybrief.boundary import LIMITS, Refused
 
@@ -225,9 +225,7 @@ def _config(line: str) -> Callable[[Path], None]:
 
 
 def _note_image(project: Path) -> None:
-    source = project / SOURCE
-    source.write_text(source.read_text().replace(
-        "after a **two-year** pause.", "after a pause ![a map](fig.png)."))
+    note_text(project, "after a pause ![a map](fig.png).")
 
 
 BRAND = "{root}/templates/brand.toml"

@@ -22,20 +22,12 @@ import pytest
 from click.testing import Result
 from pypdf import PdfReader
 
-from conftest import FIXTURES, Audit, write
+from conftest import FIXTURES, STYLED_TEMPLATE, Audit, note_text, write
 from policybrief import markdown, sandbox
 from policybrief.pdf import MAX_IMAGE_PIXELS, check_css, make_fetcher
 
 SOURCE = "sources/river-2024.yaml"
 TEXT_LINE = 15  # the line of notes[0].text (talks-resume) in the fixture's source
-TEMPLATE = '{{% extends "default:analyst.html.j2" %}}\n{{% block style %}}{css}{{% endblock %}}\n'
-
-
-def _note_text(project: Path, markdown: str) -> None:
-    source = project / SOURCE
-    source.write_text(source.read_text().replace("after a **two-year** pause.", markdown))
-
-
 def _set_note_text(project: Path, text: str) -> None:
     """Replace the whole text of the first note (as a JSON string, which YAML reads)."""
     source = project / SOURCE
@@ -159,7 +151,7 @@ def test_audit_sees_what_it_must(project: Path, audit: Audit, tmp_path: Path) ->
 
 
 def test_note_raw_html_is_text(run: Callable[..., Result], project: Path, audit: Audit) -> None:
-    _note_text(project, 'pause <script>alert(1)</script><img src=x onerror="alert(1)">.')
+    note_text(project, 'pause <script>alert(1)</script><img src=x onerror="alert(1)">.')
     with audit:
         result = run("build", "--strict", "-j1", "-a", "analyst", "--project", project)
     assert result.exit_code == 0, result.output
@@ -180,7 +172,7 @@ UNSAFE_LINKS = (
 def test_unsafe_links_are_not_clickable(
     run: Callable[..., Result], project: Path, audit: Audit
 ) -> None:
-    _note_text(project, f"pause {UNSAFE_LINKS}.")
+    note_text(project, f"pause {UNSAFE_LINKS}.")
     with audit:
         result = run("build", "--strict", "-j1", "-a", "analyst", "--project", project)
     assert result.exit_code == 0, result.output
@@ -247,7 +239,7 @@ def test_note_image_symlinked_out(
     secret = write(tmp_path / "secret.png", "not an image")
     (project / "figures").mkdir()
     os.symlink(secret, project / "figures" / "map.png")
-    _note_text(project, "pause ![map](../figures/map.png)")
+    note_text(project, "pause ![map](../figures/map.png)")
     with audit:
         result = run("build", "--project", project)
     assert result.exit_code == 1
@@ -262,7 +254,7 @@ def test_note_images_inside_are_fine(
     (project / "figures").mkdir()
     (project / "figures" / "map.png").write_bytes(_png(40, 20))
     inline = "data:image/png;base64," + base64.b64encode(_png(2, 2)).decode()
-    _note_text(project, f"pause ![a map](../figures/map.png) ![a dot]({inline})")
+    note_text(project, f"pause ![a map](../figures/map.png) ![a dot]({inline})")
     with audit:
         result = run("build", "--strict", "-j1", "-a", "analyst", "--project", project)
     assert result.exit_code == 0, result.output
@@ -270,7 +262,7 @@ def test_note_images_inside_are_fine(
 
 
 def test_missing_note_image_is_a_warning(run: Callable[..., Result], project: Path) -> None:
-    _note_text(project, "pause ![map](nowhere.png)")
+    note_text(project, "pause ![map](nowhere.png)")
     missing = project.resolve() / "templates" / "nowhere.png"
     expected = (
         f"{SOURCE}:{TEXT_LINE}: notes[0].text: note 'talks-resume': image 'nowhere.png' not "
@@ -333,6 +325,29 @@ def environment_md() -> Callable[[str], str]:
 
 # --- Templates: the sandbox -------------------------------------------------------------
 
+SANDBOXED = "templates run in Jinja2's sandbox, without access to Python internals"
+BOUNDED = "templates run with bounded sizes; make less output or smaller values"
+RELATIVE = "name templates relative to templates/, without '..'"
+
+
+def _template_error(template: Path, problem: str, line: int, remedy: str) -> str:
+    """The whole stderr of a build the analyst template stopped at `line`."""
+    return (f"Error: template 'analyst.html.j2': {problem} at {template}:{line}; "
+            f"{remedy}\n")
+
+
+def _assert_template_refused(
+    run: Callable[..., Result], project: Path, audit: Audit, text: str, line: int,
+    problem: str, remedy: str,
+) -> None:
+    """With `text` as the analyst template, a build (under the audit) exits 3 with
+    nothing but the refusal, naming the template's file and line and the remedy."""
+    template = write(project / "templates" / "analyst.html.j2", text)
+    with audit:
+        result = run("build", "--project", project)
+    assert result.exit_code == 3
+    assert result.stderr == _template_error(template, problem, line, remedy)
+
 
 @pytest.mark.parametrize(
     ("payload", "problem"),
@@ -352,14 +367,8 @@ def environment_md() -> Callable[[str], str]:
 def test_sandbox_escapes_are_refused(
     run: Callable[..., Result], project: Path, audit: Audit, payload: str, problem: str
 ) -> None:
-    template = write(project / "templates" / "analyst.html.j2", f"<p>\n{payload}</p>\n")
-    with audit:
-        result = run("build", "--project", project)
-    assert result.exit_code == 3
-    assert result.stderr == (
-        f"Error: template 'analyst.html.j2': {problem} at {template}:2; templates run in "
-        "Jinja2's sandbox, without access to Python internals\n"
-    )
+    _assert_template_refused(run, project, audit, f"<p>\n{payload}</p>\n", 2, problem,
+                             SANDBOXED)
 
 
 def test_misspelt_variable_names_file_and_line(
@@ -372,41 +381,29 @@ def test_misspelt_variable_names_file_and_line(
     )
     result = run("build", "--project", project)
     assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: template 'analyst.html.j2': 'policybrief.models.Brief object' has no "
-        f"attribute 'titel' at {template}:3; check the variable name (template variables "
-        "are listed in docs/templates.md)\n"
+    assert result.stderr == _template_error(
+        template, "'policybrief.models.Brief object' has no attribute 'titel'", 3,
+        "check the variable name (template variables are listed in docs/templates.md)",
     )
+    assert not (project / "build").exists()
 
 
 @pytest.mark.parametrize(
     ("payload", "problem"),
     [
         ("{% include '../policybrief.toml' %}",
-         "template name '../policybrief.toml' points outside templates/; name templates "
-         "relative to templates/, without '..'"),
-        ("{% include '/etc/passwd' %}",
-         "template name '/etc/passwd' points outside templates/; name templates relative to "
-         "templates/, without '..'"),
+         "template name '../policybrief.toml' points outside templates/"),
+        ("{% include '/etc/passwd' %}", "template name '/etc/passwd' points outside templates/"),
         ("{% extends 'x/../../policybrief.toml' %}",
-         "template name 'x/../../policybrief.toml' points outside templates/; name templates "
-         "relative to templates/, without '..'"),
+         "template name 'x/../../policybrief.toml' points outside templates/"),
         ("{% import '../policybrief.toml' as m %}",
-         "template name '../policybrief.toml' points outside templates/; name templates "
-         "relative to templates/, without '..'"),
+         "template name '../policybrief.toml' points outside templates/"),
     ],
 )
 def test_template_paths_out_are_refused(
     run: Callable[..., Result], project: Path, audit: Audit, payload: str, problem: str
 ) -> None:
-    template = write(project / "templates" / "analyst.html.j2", f"{payload}\n")
-    with audit:
-        result = run("build", "--project", project)
-    assert result.exit_code == 3
-    head, remedy = problem.split("; ")
-    assert result.stderr == (
-        f"Error: template 'analyst.html.j2': {head} at {template}:1; {remedy}\n"
-    )
+    _assert_template_refused(run, project, audit, f"{payload}\n", 1, problem, RELATIVE)
 
 
 def test_template_symlinks_out_are_refused(
@@ -429,10 +426,9 @@ def test_template_symlinks_out_are_refused(
                      "{% include 'shared/secret.html.j2' %}\n")
     result = run("build", "--project", project)
     assert result.exit_code == 3
-    assert result.stderr == (
-        f"Error: template 'analyst.html.j2': template 'shared/secret.html.j2' is a link to "
-        f"{secret.resolve()}, outside templates/ at {template}:1; copy the file into "
-        "templates/ instead\n"
+    assert result.stderr == _template_error(
+        template, f"template 'shared/secret.html.j2' is a link to {secret.resolve()}, "
+        "outside templates/", 1, "copy the file into templates/ instead",
     )
 
 
@@ -499,10 +495,7 @@ def test_template_bombs_are_bounded(
     # (measured: 75-85 MiB against 100 MiB), well below one value made and then refused.
     assert result.peak - ordinary_peak < 64 * 1024, (result.peak, ordinary_peak)  # KiB
     assert result.exit_code == 3
-    assert result.stderr == (
-        f"Error: template 'analyst.html.j2': {problem} at {template}:2; templates run with "
-        "bounded sizes; make less output or smaller values\n"
-    )
+    assert result.stderr == _template_error(template, problem, 2, BOUNDED)
 
 
 @pytest.mark.parametrize(
@@ -562,6 +555,12 @@ SVG_OUT = (
         ('<style>@import url("file:///etc/passwd");</style><p>x</p>', "file:///etc/passwd"),
         ('<style>@import "http://127.0.0.1:9/x.css";</style><p>x</p>',
          "http://127.0.0.1:9/x.css"),
+        ('<link rel="stylesheet" href="http://127.0.0.1:9/evil.css"><p>{{ brief.title }}</p>',
+         "http://127.0.0.1:9/evil.css"),
+        (STYLED_TEMPLATE.format(css="body { background: url('file:///etc/passwd'); }"),
+         "file:///etc/passwd"),
+        (STYLED_TEMPLATE.format(css="body { background: url('../../../../../../etc/passwd'); }"),
+         "file:///etc/passwd"),
         ('<p style="background: url(file:///etc/passwd)">x</p>', "file:///etc/passwd"),
         ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><title>t</title>'
          '<image href="file:///etc/passwd" width="5" height="5"/></svg>', "file:///etc/passwd"),
@@ -601,6 +600,29 @@ def test_render_symlink_out_is_refused(
     assert result.exit_code == 3
     link = (project.resolve() / "styles" / "extra.css").as_uri()
     assert result.stderr.startswith(f"Error: river-talks/analyst: refused to load {link};")
+
+
+def test_fetcher_rules(tmp_path: Path) -> None:
+    inside = tmp_path / "project"
+    write(inside / "logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    write(tmp_path / "secret.txt", "secret")
+    os.symlink(tmp_path / "secret.txt", inside / "link.txt")
+    refused: list[str] = []
+    fetch = make_fetcher([inside.resolve()], refused)
+    response = fetch((inside / "logo.svg").as_uri())
+    assert response.read().startswith(b"<svg") and response.content_type == "image/svg+xml"
+    assert fetch("data:text/plain,hello").read() == b"hello"
+    for url in [
+        (tmp_path / "secret.txt").as_uri(),
+        (inside / "link.txt").as_uri(),  # a symlink out of the project
+        (inside / ".." / "secret.txt").as_uri(),
+        "http://127.0.0.1:9/x.png",
+        "https://example.org/x.png",
+        "ftp://example.org/x",
+    ]:
+        with pytest.raises(ValueError, match="refused by policybrief"):
+            fetch(url)
+    assert len(refused) == 6
 
 
 def test_fetcher_refuses_big_files_and_fifos(tmp_path: Path) -> None:
@@ -644,7 +666,7 @@ HUGE_CSS = [
 def test_huge_css_values_fail_the_target(
     run: Callable[..., Result], project: Path, css: str, problem: str, strict: bool
 ) -> None:
-    write(project / "templates" / "analyst.html.j2", TEMPLATE.format(css=css))
+    write(project / "templates" / "analyst.html.j2", STYLED_TEMPLATE.format(css=css))
     result = run("build", *(["--strict"] if strict else []), "-j1", "--project", project)
     assert result.exit_code == 4
     assert re.search(
@@ -721,7 +743,7 @@ def test_decompression_bomb_fails_under_strict(
     bomb.parent.mkdir(exist_ok=True)
     bomb.write_bytes(_png(*size))
     assert bomb.stat().st_size < 120_000
-    _note_text(project, "pause ![a bomb](bomb.png)")
+    note_text(project, "pause ![a bomb](bomb.png)")
     # The memory of a build that meets the bomb, in a process of its own; then the
     # output, under the audit.
     measured = _measured_build(project, "-j1", "-a", "analyst")

@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 from PIL import Image
 
-from conftest import write
+from conftest import note_text, write
 from policybrief.config import load_config
 from policybrief.fastpath import Fingerprint
 from policybrief.pdf import _font_dirs
@@ -50,9 +50,7 @@ def replace(old: str, new: str) -> Callable[[bytes], bytes]:
 
 
 def append_note_text(project: Path, text: str) -> None:
-    source = project / "sources" / "river-2024.yaml"
-    source.write_text(source.read_text().replace(
-        "after a **two-year** pause.", f"after a **two-year** pause. {text}"))
+    note_text(project, f"after a **two-year** pause. {text}")
 
 
 def font_file(family: str) -> Path:

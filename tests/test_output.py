@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from conftest import TALKING_POINTS, pdf_text, write
+from conftest import TALKING_POINTS, note_text, pdf_text, write
 from policybrief import output
 
 
@@ -134,6 +134,44 @@ def test_unwritable_output_folder_fails_before_rendering(
     assert result.exit_code == 5
     assert result.stderr == f"Error: {project}: cannot write: Permission denied\n"
     assert not (project / "build").exists()
+
+
+def test_failed_build_keeps_earlier_output(run: Callable[..., Result], project: Path) -> None:
+    assert run("build", "--project", project).exit_code == 0
+    pdf = project / "build" / "river-talks" / "analyst.pdf"
+    before = pdf.read_bytes()
+    write(project / "templates" / "analyst.html.j2", "{{ nope }}")
+    result = run("build", "--project", project)
+    assert result.exit_code == 1
+    assert pdf.read_bytes() == before
+    assert sorted(p.name for p in pdf.parent.iterdir()) == [
+        "analyst.html", "analyst.pdf", "claims.json"
+    ]
+
+
+def test_interrupted_write_leaves_no_partial_file(
+    run: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("build", "--project", project).exit_code == 0
+    pdf = project / "build" / "river-talks" / "analyst.pdf"
+    before = pdf.read_bytes()
+    note_text(project, "after a pause.")
+
+    def crash(src: str, dst: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", crash)
+    result = run("build", "--project", project)
+    assert result.exit_code == 130
+    assert pdf.read_bytes() == before
+    assert not [p for p in pdf.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_unwritable_build_dir(run: Callable[..., Result], project: Path) -> None:
+    write(project / "build" / "river-talks", "a file where a folder should be")
+    result = run("build", "--project", project)
+    assert result.exit_code == 5
+    assert result.stderr.startswith(f"Error: {project / 'build' / 'river-talks'}: cannot write")
 
 
 def test_a_killed_builds_temporaries_are_cleared(run: Callable[..., Result],
