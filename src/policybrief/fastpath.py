@@ -31,7 +31,15 @@ from typing import Any
 from . import boundary
 from .config import Config
 from .errors import OutputError
-from .output import JOURNAL, confine, intact, intact_claims, read_json, read_manifest, write_files
+from .output import (
+    JOURNAL,
+    confine,
+    intact_claims,
+    listed_intact,
+    read_json,
+    read_manifest,
+    write_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +200,7 @@ class Fingerprint:
             return None
         for label in labels:
             listed = manifest["artifacts"].get(label)
-            if listed is None or not intact(build_dir / listed["pdf"], listed["sha256"],
-                                            listed["bytes"]):
+            if listed is None or not listed_intact(build_dir, listed):
                 return None
         for warning in entry.get("warnings", []):
             log.warning("%s", warning)

@@ -20,8 +20,8 @@ from .load import Project
 from .output import (
     CLAIMS,
     claims_record,
-    intact,
     intact_claims,
+    listed_intact,
     manifest_files,
     preferred_claims,
     read_manifest,
@@ -47,7 +47,7 @@ def is_current(config: Config, manifest: dict[str, Any], job: Job) -> bool:
     entry: dict[str, Any] = manifest["artifacts"].get(job.label) or {}
     if not entry or entry.get("inputs") != job.digest:
         return False
-    return intact(config.build_dir / entry["pdf"], entry["sha256"], entry["bytes"])
+    return listed_intact(config.build_dir, entry)
 
 
 def _listed(project: Project) -> set[str]:

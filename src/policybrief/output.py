@@ -323,6 +323,12 @@ def intact(path: Path, digest: str, size: int | None = None) -> bool:
         return found.hexdigest() == digest
 
 
+def listed_intact(build_dir: Path, entry: dict[str, Any]) -> bool:
+    """Whether the PDF of a manifest's artifact entry (as read_manifest keeps it) is
+    still there, as the manifest records it."""
+    return intact(build_dir / entry["pdf"], entry["sha256"], entry["bytes"])
+
+
 def read_json(path: Path) -> Any:
     """A JSON file the build wrote (manifest, state, journal), parsed; None if there is
     none. ValueError says why what is there is not one: such files are untrusted input."""
