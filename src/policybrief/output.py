@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import OutputError
+from .errors import ConfigError, OutputError, display_path
 
 log = logging.getLogger(__name__)
 
@@ -543,3 +543,15 @@ def check_writable(folders: Iterable[Path], needed: int) -> None:
                 f"{place}: cannot write: {free / 1e6:.1f} MB free, about {needed / 1e6:.1f} MB "
                 "needed; free some space and build again (earlier outputs are unchanged)"
             )
+
+
+def refuse_overwrite(paths: Iterable[Path], force: bool = False, *,
+                     remedy: str = "use --force to replace it", root: Path | None = None
+                     ) -> None:
+    """Refuse to replace files the user may have edited (a source, a template, a new
+    project's files) unless `force`: ConfigError naming the first that exists (relative
+    to root, if given) and the remedy."""
+    existing = next((path for path in paths if path.exists()), None)
+    if existing is not None and not force:
+        shown = existing if root is None else display_path(existing, root)
+        raise ConfigError(f"{shown} already exists; {remedy}")
