@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import stat
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -60,17 +59,9 @@ def input_files(folder: Path, inside: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if path.resolve().is_relative_to(inside) and regular(path):
+            if path.resolve().is_relative_to(inside) and boundary.regular(path):
                 found.append(path)
     return found
-
-
-def regular(path: Path) -> bool:
-    """A regular file (after links): not missing, not a device, FIFO or folder."""
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
-        return False
 
 
 def folders(config: Config) -> list[Path]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .boundary import read_written
 from .config import Config
 from .fastpath import installed_versions
 from .jobs import Job, Target
@@ -25,7 +26,6 @@ from .output import (
     manifest_files,
     preferred_claims,
     read_manifest,
-    read_written,
     sha256,
     write_files,
 )

@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import signal
-import stat
 import string
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .boundary import open_written, read_written
 from .errors import ConfigError, OutputError, display_path
 
 log = logging.getLogger(__name__)
@@ -284,37 +284,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@contextmanager
-def _open_written(path: Path) -> Iterator[Any]:
-    """A file the build wrote, open for reading, or None if what is at path is not one:
-    missing, a link (not followed), a folder, a device or a FIFO (never read: reading
-    /dev/zero or a FIFO would never end)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        yield None
-        return
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        yield None
-        return
-    with os.fdopen(fd, "rb") as handle:
-        yield handle
-
-
-def read_written(path: Path, limit: int | None = None) -> bytes | None:
-    """The bytes of a file the build wrote (see _open_written), or None if there is none
-    or it is larger than `limit` bytes."""
-    with _open_written(path) as handle:
-        if handle is None:
-            return None
-        data: bytes = handle.read(-1 if limit is None else limit + 1)
-        return None if limit is not None and len(data) > limit else data
-
-
 def intact(path: Path, digest: str, size: int | None = None) -> bool:
     """Whether a file the build wrote is there with this SHA-256 (and size, if known)."""
-    with _open_written(path) as handle:
+    with open_written(path) as handle:
         if handle is None or size is not None and os.fstat(handle.fileno()).st_size != size:
             return False
         found = hashlib.sha256()
