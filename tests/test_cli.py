@@ -97,6 +97,19 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_check_imports_no_template_or_pdf_modules(project: Path) -> None:
+    """`brief check` renders nothing: it imports neither Jinja2, Babel nor WeasyPrint."""
+    code = (
+        "import sys; from policybrief.cli import cli\n"
+        "try:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('jinja2', 'babel', 'weasyprint')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, "check", "--project", str(project)],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["ok: 1 sources, 3 notes, 1 briefs", "[]"], done.stderr
+
+
 def test_check_reports_counts(run: Callable[..., Result], project: Path) -> None:
     result = run("check", "--project", project)
     assert result.exit_code == 0, result.output

@@ -87,7 +87,7 @@ EXPECTED = {
     signal.SIGTERM: EXIT_TERMINATED,
 }
 LINGER = 2.0  # seconds the build's other processes may outlive its main process
-# What stderr says of each target lost with its worker (build._died); the only failure
+# What stderr says of each target lost with its worker (workers._died); the only failure
 # a dead-worker trial may report.
 DIED = re.compile(r"failed (\S+): worker for \1 died: signal 9 \(SIGKILL\); .*")
 # The kinds of project a trial builds: the four-target project ("outputs"), the same with a
@@ -95,7 +95,7 @@ DIED = re.compile(r"failed (\S+): worker for \1 died: signal 9 \(SIGKILL\); .*")
 CASES = ("outputs", "network", "escape")
 # The network case's builds: `python -m policybrief` with the style check skipped, so that
 # a dependent style reaches pandoc and only pandoc's isolation (cite.run_offline) stands
-# between it and the server. Workers are forked (build.py), so they skip it too.
+# between it and the server. Workers are forked (workers.py), so they skip it too.
 UNCHECKED = ("import runpy; from policybrief import cite; cite._check_style = lambda *a: None; "
              "runpy.run_module('policybrief', run_name='__main__', alter_sys=True)")
 # The escape case's outside folder: what a build that followed the link would overwrite,

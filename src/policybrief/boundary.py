@@ -9,14 +9,22 @@ a folder, a file over its limit. A file that is not there raises FileNotFoundErr
 open() does (a missing file is often a warning, not a breach).
 
 The folder each kind belongs to is the caller's to say (README, "Rendering and trust").
+
+Two lighter reads sit here too: regular() (is a path a regular file, after links: for
+a listing of inputs, before any read) and open_written()/read_written() (a file the
+build itself wrote, read back as untrusted input: never through a link, never a
+device or FIFO). This module imports only the standard library (and errors.py): the
+fast path (fastpath.py) and the output layer (output.py) use it.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .errors import PolicyError
 
@@ -141,3 +149,39 @@ def hashed(path: Path, within: Path | Sequence[Path] | None) -> bytes:
         return b"\0refused: " + exc.problem.encode()
     except OSError:
         return b"\0unreadable"
+
+
+def regular(path: Path) -> bool:
+    """A regular file (after links): not missing, not a device, FIFO or folder."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+@contextmanager
+def open_written(path: Path) -> Iterator[Any]:
+    """A file the build wrote, open for reading, or None if what is at path is not one:
+    missing, a link (not followed), a folder, a device or a FIFO (never read: reading
+    /dev/zero or a FIFO would never end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        yield None
+        return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        yield None
+        return
+    with os.fdopen(fd, "rb") as handle:
+        yield handle
+
+
+def read_written(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of a file the build wrote (see open_written), or None if there is none
+    or it is larger than `limit` bytes."""
+    with open_written(path) as handle:
+        if handle is None:
+            return None
+        data: bytes = handle.read(-1 if limit is None else limit + 1)
+        return None if limit is not None and len(data) > limit else data

@@ -239,7 +239,7 @@ def check(project: Path | None, strict: bool | None, archive: Path | None) -> No
 
     Example: brief check --strict --archive ../archive
     """
-    from .build import check_project
+    from .check import check_project
     from .config import load_config
 
     config = load_config(project, strict=strict, archive=archive)

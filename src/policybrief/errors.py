@@ -92,7 +92,7 @@ class ConfigError(BriefError):
 
 
 class InputError(BriefError):
-    """Raised by build.py when loading or validation found problems in sources or briefs."""
+    """Raised by check.py when loading or validation found problems in sources or briefs."""
 
     def __init__(self, problems: list[Problem], consequence: str = "nothing was built") -> None:
         self.problems = problems
@@ -106,7 +106,7 @@ class InputError(BriefError):
 
 
 class BudgetError(BriefError):
-    """Raised by build.py when a target is over its audience's page (or, strict, word) budget."""
+    """Raised by check.py when a target is over its audience's page (or, strict, word) budget."""
 
 
 class TemplateError(BriefError):

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import stat
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -31,7 +30,15 @@ from typing import Any
 from . import boundary
 from .config import Config
 from .errors import OutputError
-from .output import JOURNAL, confine, intact, intact_claims, read_json, read_manifest, write_files
+from .output import (
+    JOURNAL,
+    confine,
+    intact_claims,
+    listed_intact,
+    read_json,
+    read_manifest,
+    write_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +59,9 @@ def input_files(folder: Path, inside: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for name in sorted(filenames):
             path = Path(dirpath) / name
-            if path.resolve().is_relative_to(inside) and regular(path):
+            if path.resolve().is_relative_to(inside) and boundary.regular(path):
                 found.append(path)
     return found
-
-
-def regular(path: Path) -> bool:
-    """A regular file (after links): not missing, not a device, FIFO or folder."""
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
-        return False
 
 
 def folders(config: Config) -> list[Path]:
@@ -192,8 +191,7 @@ class Fingerprint:
             return None
         for label in labels:
             listed = manifest["artifacts"].get(label)
-            if listed is None or not intact(build_dir / listed["pdf"], listed["sha256"],
-                                            listed["bytes"]):
+            if listed is None or not listed_intact(build_dir, listed):
                 return None
         for warning in entry.get("warnings", []):
             log.warning("%s", warning)

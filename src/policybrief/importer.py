@@ -26,7 +26,7 @@ from . import boundary
 from .config import Config
 from .errors import BriefError, InputError, Problem, display_path, printable
 from .models import CslType, PartialDate
-from .output import write_files
+from .output import refuse_overwrite, write_files
 from .schema import KINDS
 from .vocabulary import PERSPECTIVES
 
@@ -288,11 +288,7 @@ def import_csl(config: Config, path: Path, force: bool = False) -> list[tuple[Pa
         raise _fail(problems)
 
     targets = {config.sources_dir / f"{source_id}.yaml": source_id for source_id in documents}
-    existing = [p for p in targets if p.exists()]
-    if existing and not force:
-        raise BriefError(
-            f"{display_path(existing[0], config.root)} already exists; "
-            "use --force to replace it, or remove that item from the export"
-        )
+    refuse_overwrite(targets, force, root=config.root,
+                     remedy="use --force to replace it, or remove that item from the export")
     write_files({target: _dump(documents[source_id][1]) for target, source_id in targets.items()})
     return [(target, notes.get(source_id, "")) for target, source_id in targets.items()]

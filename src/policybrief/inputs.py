@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+from .boundary import regular
 from .config import Config
-from .fastpath import input_files, regular, shared_inputs
+from .fastpath import input_files, shared_inputs
 from .i18n import LABELS
 from .load import Project
 from .markdown import make_markdown

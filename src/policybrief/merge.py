@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .boundary import regular
 from .errors import MergeError, OutputError, printable
-from .fastpath import regular
 from .output import (
     MANIFEST,
     artifact_problem,

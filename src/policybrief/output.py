@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import signal
-import stat
 import string
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -24,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import OutputError
+from .boundary import open_written, read_written
+from .errors import ConfigError, OutputError, display_path
 
 log = logging.getLogger(__name__)
 
@@ -284,43 +284,21 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@contextmanager
-def _open_written(path: Path) -> Iterator[Any]:
-    """A file the build wrote, open for reading, or None if what is at path is not one:
-    missing, a link (not followed), a folder, a device or a FIFO (never read: reading
-    /dev/zero or a FIFO would never end)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        yield None
-        return
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        yield None
-        return
-    with os.fdopen(fd, "rb") as handle:
-        yield handle
-
-
-def read_written(path: Path, limit: int | None = None) -> bytes | None:
-    """The bytes of a file the build wrote (see _open_written), or None if there is none
-    or it is larger than `limit` bytes."""
-    with _open_written(path) as handle:
-        if handle is None:
-            return None
-        data: bytes = handle.read(-1 if limit is None else limit + 1)
-        return None if limit is not None and len(data) > limit else data
-
-
 def intact(path: Path, digest: str, size: int | None = None) -> bool:
     """Whether a file the build wrote is there with this SHA-256 (and size, if known)."""
-    with _open_written(path) as handle:
+    with open_written(path) as handle:
         if handle is None or size is not None and os.fstat(handle.fileno()).st_size != size:
             return False
         found = hashlib.sha256()
         while chunk := handle.read(1 << 20):
             found.update(chunk)
         return found.hexdigest() == digest
+
+
+def listed_intact(build_dir: Path, entry: dict[str, Any]) -> bool:
+    """Whether the PDF of a manifest's artifact entry (as read_manifest keeps it) is
+    still there, as the manifest records it."""
+    return intact(build_dir / entry["pdf"], entry["sha256"], entry["bytes"])
 
 
 def read_json(path: Path) -> Any:
@@ -537,3 +515,15 @@ def check_writable(folders: Iterable[Path], needed: int) -> None:
                 f"{place}: cannot write: {free / 1e6:.1f} MB free, about {needed / 1e6:.1f} MB "
                 "needed; free some space and build again (earlier outputs are unchanged)"
             )
+
+
+def refuse_overwrite(paths: Iterable[Path], force: bool = False, *,
+                     remedy: str = "use --force to replace it", root: Path | None = None
+                     ) -> None:
+    """Refuse to replace files the user may have edited (a source, a template, a new
+    project's files) unless `force`: ConfigError naming the first that exists (relative
+    to root, if given) and the remedy."""
+    existing = next((path for path in paths if path.exists()), None)
+    if existing is not None and not force:
+        shown = existing if root is None else display_path(existing, root)
+        raise ConfigError(f"{shown} already exists; {remedy}")

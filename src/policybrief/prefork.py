@@ -6,7 +6,7 @@ the machine has a second core. A thread cannot overlap them (imports hold the GI
 build that may render forks, before importing anything heavy, a process that imports
 WeasyPrint and pdf.py and waits. Targets rendered in the main process (-j 1, or a single
 target) send it their HTML and get the PDF back; a build that starts worker processes
-stops it first (build._render_all), as they import WeasyPrint themselves.
+stops it first (workers.run_jobs), as they import WeasyPrint themselves.
 
 It is only a faster road to the same pdf.render_pdf: if the process is gone (or never
 started: one core, POLICYBRIEF_FORK=0, no fork), targets render in the main process. It

@@ -20,7 +20,7 @@ from .errors import BriefError
 from .fastpath import Fingerprint
 
 if TYPE_CHECKING:
-    from .build import Failure, Target
+    from .jobs import Failure, Target
 
 Progress = Callable[[int, int], None]  # called with (done, total) as each target ends
 

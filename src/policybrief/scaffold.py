@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ConfigError
-from .output import write_atomic
+from .output import refuse_overwrite, write_atomic
 
 SKELETON = Path(__file__).parent / "skeleton"
 _RENAMES = {"gitignore": ".gitignore"}  # dot-files do not travel well as package data
@@ -18,12 +17,8 @@ def init_project(dest: Path) -> list[Path]:
         src: dest / src.relative_to(SKELETON).with_name(_RENAMES.get(src.name, src.name))
         for src in files
     }
-    existing = [t for t in targets.values() if t.exists()]
-    if existing:
-        raise ConfigError(
-            f"{existing[0]} already exists; `brief init` only creates new projects "
-            "(choose an empty or new folder)"
-        )
+    refuse_overwrite(targets.values(), remedy="`brief init` only creates new projects "
+                     "(choose an empty or new folder)")
     for src, target in targets.items():
         write_atomic(target, src.read_bytes())
     return list(targets.values())

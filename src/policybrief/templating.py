@@ -31,7 +31,7 @@ from .config import Config
 from .errors import ConfigError
 from .i18n import format_names, format_span, format_when
 from .markdown import make_markdown
-from .output import write_atomic
+from .output import refuse_overwrite, write_atomic
 from .sandbox import BoundedSandbox, bounded_filter
 from .timeline import timeline_svg
 
@@ -80,8 +80,7 @@ def eject_template(config: Config, name: str, force: bool = False) -> Path:
     if name not in defaults:
         raise ConfigError(f"no packaged template {name!r}; templates: {', '.join(defaults)}")
     target = config.templates_dir / name
-    if target.exists() and not force:
-        raise ConfigError(f"{target} already exists; use --force to replace it")
+    refuse_overwrite([target], force)
     write_atomic(target, (PACKAGE_TEMPLATES / name).read_bytes())
     return target
 
