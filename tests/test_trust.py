@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 
 from conftest import Audit, write
-from policybrief.pdf import make_fetcher
+from policybrief.fetch import make_fetcher
 
 TEMPLATE = '{{% extends "default:analyst.html.j2" %}}\n{{% block style %}}{css}{{% endblock %}}\n'
 

@@ -7,39 +7,27 @@ importing Jinja2, pydantic or markdown-it (prefork.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import io
-import json
 import logging
-import math
-import mimetypes
 import os
-import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from html.parser import HTMLParser
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from functools import cache
+from typing import Any
 
-from . import boundary
-from .brand import FONT_FORMATS
 from .config import Config
-from .errors import BriefError, PolicyError, RenderError, TemplateError
+from .css import check_css
+from .errors import BriefError, RenderError
+from .fetch import allowed_roots, make_fetcher, raise_refusals
+from .fonts import font_css
+from .htmlcheck import check_html
 from .output import signals_held
 
-if TYPE_CHECKING:
-    from weasyprint.urls import URLFetcherResponse
-
 log = logging.getLogger(__name__)
-
-# Font packages installed as Python dependencies, so output never depends on system fonts.
-FONT_PACKAGES = {"serif": "fontpkg_pt_serif", "sans": "fontpkg_pt_sans"}
 
 
 @dataclass(frozen=True)
@@ -50,179 +38,6 @@ class Rendered:
     pdf: bytes
     pages: int
     warnings: list[str]
-
-
-@cache  # installed packages do not change while we run; a warm worker reads them once
-def _font_dirs() -> dict[str, Path]:
-    return {
-        role: Path(importlib.import_module(name).__file__ or "").parent
-        for role, name in FONT_PACKAGES.items()
-    }
-
-
-@cache
-def font_css() -> str:
-    """@font-face rules for the bundled fonts, under their own family names."""
-    rules = []
-    for folder in _font_dirs().values():
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        for font in meta["files"]:
-            url = (folder / font["path"]).as_uri()
-            weight = font["weight"] or 400
-            rules.append(
-                f"@font-face {{ font-family: '{meta['family']}'; src: url('{url}'); "
-                f"font-style: {font['style']}; font-weight: {weight}; }}"
-            )
-    return "\n".join(rules)
-
-
-def allowed_roots(config: Config) -> list[Path]:
-    """Folders the renderer may read: the project, the package templates, the fonts."""
-    package_templates = Path(__file__).parent / "templates"
-    return [p.resolve() for p in (config.root, package_templates, *_font_dirs().values())]
-
-
-@cache
-def _mime_types() -> mimetypes.MimeTypes:
-    # Python's built-in table only: mimetypes.guess_type() would read the machine's
-    # /etc/mime.types, a file outside the project (and output would depend on it).
-    return mimetypes.MimeTypes()
-
-
-def _resource_kind(path: Path) -> str:
-    """What a file a document loads is, for its size limit (boundary.LIMITS)."""
-    if path.suffix.lower() == ".css":
-        return "stylesheet"
-    return "font" if path.suffix.lower() in FONT_FORMATS else "image"
-
-
-def make_fetcher(roots: list[Path], refused: list[str], unsafe: list[str] | None = None) -> Any:
-    """A WeasyPrint URL fetcher that serves files under roots and refuses everything else.
-
-    Refused URLs go to `refused`; stylesheets with values outside the safe range (see
-    check_css) are not served either, and their problems go to `unsafe`.
-    """
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class ConfinedFetcher(URLFetcher):  # type: ignore[misc]
-        """No network, no file outside the allowed folders (symlinks resolved first)."""
-
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            parts = urlsplit(url)
-            if parts.scheme == "data":
-                response = super().fetch(url, headers)
-                if response.headers.get_content_type() != "text/css":
-                    return response
-                body, kind = response.read(), "text/css"
-            elif (
-                parts.scheme == "file" and parts.netloc in ("", "localhost")
-                and parts.path.startswith("/")  # "file:x" would be relative to the cwd
-            ):
-                path = Path(unquote(parts.path))
-                try:
-                    body = boundary.read(path, roots, _resource_kind(path))
-                except boundary.Refused as exc:
-                    refused.append(url if exc.outside
-                                   else f"{url} ({exc.problem.removeprefix('is ')})")
-                    raise ValueError(f"refused by policybrief: {url}") from None
-                except FileNotFoundError as exc:  # a mistake, not a breach: WeasyPrint
-                    raise FileNotFoundError(f"no such file: {exc.filename}") from None  # warns
-                kind = _mime_types().guess_type(path.name)[0] or "application/octet-stream"
-            else:
-                refused.append(url)
-                raise ValueError(f"refused by policybrief: {url}")
-            if kind == "text/css":
-                problems = check_css(body.decode("utf-8", errors="replace"))
-                if problems:
-                    where = url if parts.scheme == "file" else "a data: stylesheet"
-                    (unsafe if unsafe is not None else refused).extend(
-                        f"{p} (in {where})" for p in problems
-                    )
-                    raise ValueError(f"refused by policybrief: unsafe CSS in {where}")
-            return URLFetcherResponse(url, body, {"Content-Type": kind})
-
-    return ConfinedFetcher(timeout=1, allowed_protocols={"file", "data"})
-
-
-# --- Values WeasyPrint cannot lay out in reasonable time or memory ----------------------
-# Found by trying: `width: 1e8px` on body runs for ~25 s and then fails, `font-size:
-# 1e30px` divides by zero, `columns: 40` on body runs for minutes. Within these limits
-# a brief still lays out (slowly, for many columns; build.py's timeout is the backstop).
-MAX_CSS_LENGTH = 10_000  # lengths and percentages, any unit (10000px is 2.6 m)
-MAX_CSS_NUMBER = 2**31  # plain numbers (`z-index: 2147483647` is a common idiom)
-MAX_CSS_COLUMNS = 10  # columns / column-count
-MAX_CSS_REPEAT = 1_000  # repeat(N, ...) in grid templates
-_MATH = ("calc", "min", "max", "clamp")
-# A value over a limit needs one of these (five digits, an exponent, a two-digit column
-# count, a four-digit repeat, infinity): most stylesheets are then not parsed at all.
-_MAYBE_HUGE = re.compile(
-    r"\d{5}|\d[eE][+-]?\d|column[^;{}]*\d\d|repeat\(\s*\d{4}|infinity|\bnan\b",
-    re.IGNORECASE,
-)
-
-
-def _numbers(tokens: Iterable[Any], in_math: bool = False) -> Iterator[tuple[Any, bool]]:
-    for token in tokens:
-        if token.type in ("number", "dimension", "percentage") or (
-            in_math and token.type == "ident"
-        ):
-            yield token, in_math
-        elif token.type == "function":
-            yield from _numbers(token.arguments, in_math or token.lower_name in _MATH)
-        elif token.type in ("() block", "[] block", "{} block"):
-            yield from _numbers(token.content, in_math)
-
-
-def _declaration_problems(
-    name: str, value: list[Any], serialize: Callable[[Iterable[Any]], str]
-) -> Iterator[str]:
-    def show() -> str:
-        return f"`{name}: {serialize(value).strip()}`"
-
-    for token, in_math in _numbers(value):
-        if token.type == "ident" and token.lower_value in ("infinity", "-infinity", "nan"):
-            yield f"{show()}: {serialize([token])} is not a finite value"
-            return
-        number = float(token.value)
-        limit = MAX_CSS_NUMBER if token.type == "number" and not in_math else MAX_CSS_LENGTH
-        if name in ("columns", "column-count") and token.type == "number":
-            limit = MAX_CSS_COLUMNS
-        if not math.isfinite(number) or abs(number) > limit:
-            yield f"{show()}: {serialize([token])} is over the limit of {limit}"
-            return
-    for token in value:
-        if token.type == "function" and token.lower_name == "repeat":
-            counts = [t for t in token.arguments if t.type == "number"]
-            if counts and counts[0].value > MAX_CSS_REPEAT:
-                yield f"{show()}: repeat count over the limit of {MAX_CSS_REPEAT}"
-
-
-@lru_cache(maxsize=64)  # the same stylesheets come back for every target
-def check_css(text: str, declarations_only: bool = False) -> tuple[str, ...]:
-    """Values in a stylesheet (or, declarations_only, a style attribute) that are over
-    the limits above; each as "`property: value`: why"."""
-    if not _MAYBE_HUGE.search(text):
-        return ()
-    import tinycss2  # type: ignore[import-untyped]
-
-    problems: list[str] = []
-
-    def walk(nodes: Iterable[Any]) -> None:
-        for node in nodes:
-            if node.type == "declaration":
-                problems.extend(
-                    _declaration_problems(node.lower_name, node.value, tinycss2.serialize)
-                )
-            elif node.type in ("qualified-rule", "at-rule") and node.content is not None:
-                walk(tinycss2.parse_blocks_contents(
-                    node.content, skip_comments=True, skip_whitespace=True
-                ))
-
-    if declarations_only:
-        walk(tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True))
-    else:
-        walk(tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True))
-    return tuple(problems)
 
 
 # Tables WeasyPrint's own HarfBuzz subsetting drops: the PDF needs none of them.
@@ -331,62 +146,6 @@ def source_date(epoch: int | None, fallback: dt.date | None = None) -> dt.dateti
     return dt.datetime(fallback.year, fallback.month, fallback.day, tzinfo=dt.UTC)
 
 
-class _Accessibility(HTMLParser):
-    """Finds images without alternative text: <img> without alt, <svg> without <title>.
-    Also collects the CSS in <style> elements and style attributes, for check_css."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.missing: list[str] = []
-        self._svg: list[bool] = []  # per open <svg>: has it a <title>?
-        self.styles: list[tuple[int, str, bool]] = []  # (line, css, a style attribute?)
-        self._style_line: int | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if values.get("style"):
-            self.styles.append((self.getpos()[0], values["style"] or "", True))
-        if tag == "img" and not (values.get("alt") or "").strip():
-            self.missing.append(f"image {values.get('src') or '(no src)'!r}")
-        elif tag == "svg":
-            self._svg.append(False)
-        elif tag == "title" and self._svg:
-            self._svg[-1] = True
-        elif tag == "style":
-            self._style_line = self.getpos()[0]
-
-    def handle_data(self, data: str) -> None:
-        if self._style_line is not None:
-            self.styles.append((self._style_line, data, False))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "svg" and self._svg and not self._svg.pop():
-            self.missing.append("an inline SVG figure")
-        elif tag == "style":
-            self._style_line = None
-
-
-def check_html(html: str, label: str) -> None:
-    """Before layout: every figure has alternative text (PDF/UA needs it), and no CSS
-    value in the document is beyond what WeasyPrint can lay out (see check_css)."""
-    parser = _Accessibility()
-    parser.feed(html)
-    parser.close()
-    if parser.missing:
-        raise TemplateError(
-            f"{label}: {parser.missing[0]} has no alternative text; give images alt text "
-            "(in a note: ![what it shows](file.png)) and SVGs a <title>"
-        )
-    for line, css, attribute in parser.styles:
-        problems = check_css(css, declarations_only=attribute)
-        if problems:
-            where = "a style attribute" if attribute else "<style>"
-            raise RenderError(
-                f"{label}: CSS {problems[0]} (in {where} at line {line} of the HTML); "
-                "use a value within the limit"
-            )
-
-
 @dataclass(frozen=True)
 class Stylesheet:
     """An audience's stylesheet (Audience.stylesheet): its name and text."""
@@ -414,15 +173,15 @@ class _Warm:
         if stylesheet not in self.parsed:
             label = f"{target}: stylesheet {stylesheet.name}"
             refused: list[str] = []
-            _raise_refusals(label, [], list(check_css(stylesheet.text)))
+            raise_refusals(label, [], list(check_css(stylesheet.text)))
             unsafe: list[str] = []
             with _weasyprint_warnings() as said:
                 css = CSS(
                     string=stylesheet.text, font_config=self.fonts,
-                    base_url=config.templates_dir.resolve().as_uri() + "/",
+                    base_url=config.base_url,
                     url_fetcher=make_fetcher(allowed_roots(config), refused, unsafe),
                 )
-            _raise_refusals(label, refused, unsafe)
+            raise_refusals(label, refused, unsafe)
             self.parsed[stylesheet] = css, said
         css, said = self.parsed[stylesheet]
         messages.extend(said)
@@ -476,17 +235,6 @@ def _warm() -> Iterator[_Warm]:
         warm.close()
 
 
-def _raise_refusals(label: str, refused: list[str], unsafe: list[str]) -> None:
-    if unsafe:
-        raise RenderError(f"{label}: CSS {unsafe[0]}; use a value within the limit")
-    if refused:
-        listed = ", ".join(sorted(set(refused)))
-        raise PolicyError(
-            f"{label}: refused to load {listed}; notes and templates may only use files inside "
-            "the project (no network, no other files)"
-        )
-
-
 MAX_IMAGE_PIXELS = 25_000_000  # a full A4 page at 400 dpi is 15.5 million pixels
 
 
@@ -506,7 +254,7 @@ def render_pdf(
     refused: list[str] = []
     unsafe: list[str] = []
     fetcher = make_fetcher(allowed_roots(config), refused, unsafe)
-    base_url = config.templates_dir.resolve().as_uri() + "/"
+    base_url = config.base_url
     # Decompression bombs: Pillow refuses images over 2 * MAX_IMAGE_PIXELS and only warns
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -545,7 +293,7 @@ def render_pdf(
             except Exception as exc:
                 problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
                 raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
-    _raise_refusals(label, refused, unsafe)
+    raise_refusals(label, refused, unsafe)
     if config.strict and messages:
         raise RenderError(
             f"{label}: WeasyPrint warned (--strict): " + "; ".join(messages)
