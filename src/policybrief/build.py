@@ -60,7 +60,7 @@ from .output import (
 )
 from .pdf import Attachment, Rendered
 from .pdf import session as render_session
-from .render import render_html, stylesheet_source
+from .render import load_stylesheet, render_html
 from .templating import make_environment
 from .validate import validate_project
 from .weasy import import_weasyprint
@@ -166,7 +166,7 @@ class Job:
 @dataclass(frozen=True)
 class Failure:
     """A target that failed; the others are still written. error is the class of what
-    it raised (BudgetError, TemplateError...), for the build's own error to be one too."""
+    it raised (BudgetError, TemplatingError...), for the build's own error to be one too."""
 
     job: Job
     message: str
@@ -293,7 +293,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     claim_map = claims(job.brief_id, curated, citations)
     rendered = prefork.render_pdf(
         html, config, label=label, archival=job.archival, as_of=brief.as_of,
-        stylesheet=stylesheet_source(env, curated.audience.stylesheet),
+        stylesheet=load_stylesheet(env, curated.audience.stylesheet),
         attachments=evidence_files(project, curated, claim_map) if job.archival else (),
     )
     for warning in rendered.warnings:

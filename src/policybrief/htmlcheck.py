@@ -8,7 +8,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from .css import check_css
-from .errors import RenderError, TemplateError
+from .errors import RenderError, TemplatingError
 
 
 class _Accessibility(HTMLParser):
@@ -53,7 +53,7 @@ def check_html(html: str, label: str) -> None:
     parser.feed(html)
     parser.close()
     if parser.missing:
-        raise TemplateError(
+        raise TemplatingError(
             f"{label}: {parser.missing[0]} has no alternative text; give images alt text "
             "(in a note: ![what it shows](file.png)) and SVGs a <title>"
         )

@@ -54,6 +54,14 @@ def _subset_font(font: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
     which it stamps into each font's head table unless SOURCE_DATE_EPOCH is set. Here the
     HarfBuzz inside uharfbuzz, at the version requirements.lock pins, always subsets, in
     WeasyPrint's two steps and with its flags; the head table keeps the font's own dates.
+
+    No fallback to fontTools is left. Where uharfbuzz cannot subset a font (it raises
+    RuntimeError), the font goes into the PDF whole, as in WeasyPrint when HarfBuzz
+    fails, with WeasyPrint's warning (so --strict fails the target): a bigger PDF, still
+    the same bytes everywhere. Only WeasyPrint used without render_pdf, which installs
+    this (_subset_fonts_alike), subsets its own way: with fontTools, where the system
+    lacks HarfBuzz-subset, and then not reproducibly (the clock in each font's head
+    table; test_reproducible shows it).
     """
     import uharfbuzz as hb
 
@@ -83,7 +91,8 @@ def _subset_font(font: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
 
 @cache
 def _subset_fonts_alike() -> None:
-    """Install _subset_font in this process's WeasyPrint (once)."""
+    """Install _subset_font in this process's WeasyPrint (once; never undone: see
+    "Process-wide state" in the package docstring)."""
     from weasyprint.pdf.fonts import Font
 
     Font.subset = _subset_font
@@ -99,7 +108,7 @@ def _explain(value: object) -> object:
     return value
 
 
-class _Collect(logging.Handler):
+class _WarningCollector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
@@ -115,7 +124,7 @@ class _Collect(logging.Handler):
 @contextmanager
 def _weasyprint_warnings() -> Iterator[list[str]]:
     """Collect what WeasyPrint logs (it warns about bad CSS instead of raising)."""
-    handler = _Collect()
+    handler = _WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
     try:
@@ -154,7 +163,7 @@ class Stylesheet:
     text: str = ""
 
 
-class _Warm:
+class _RenderCache:
     """What one process keeps across the targets it renders: a font configuration, with
     the bundled @font-face rules, and the stylesheets parsed so far (with the warnings
     WeasyPrint gave while parsing each, repeated for every target that uses it)."""
@@ -191,7 +200,9 @@ class _Warm:
         self.fonts.__del__()  # in reference cycles: its weasyprint-* folder goes now
 
 
-_KEPT: dict[int, _Warm] | None = None  # by process id (a forked worker makes its own)
+# By process id (a forked worker makes its own); set only by session(). Process-wide
+# state: see "Process-wide state" in the package docstring (policybrief/__init__.py).
+_RENDER_CACHES: dict[int, _RenderCache] | None = None
 
 
 @contextmanager
@@ -202,37 +213,37 @@ def session() -> Iterator[None]:
     into one folder of this session's own, removed at its end, with whatever a worker
     stopped by a signal or recycled by the pool left there.
     """
-    global _KEPT
+    global _RENDER_CACHES
     folder, previous = None, tempfile.tempdir
     try:
         with signals_held():  # a Ctrl-C now would leave the folder unknown
             folder = tempfile.mkdtemp(prefix="policybrief-run-")
-            tempfile.tempdir = folder  # inherited by forked workers
-            _KEPT = {}
+            tempfile.tempdir = folder  # inherited by forked workers (package docstring)
+            _RENDER_CACHES = {}
         yield
     finally:
         with signals_held():
-            for warm in (_KEPT or {}).values():
-                warm.close()
-            _KEPT = None
+            for kept in (_RENDER_CACHES or {}).values():
+                kept.close()
+            _RENDER_CACHES = None
             tempfile.tempdir = previous
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def _warm() -> Iterator[_Warm]:
+def _render_cache() -> Iterator[_RenderCache]:
     """This process's kept state in a session(), else one for this render only."""
-    if _KEPT is not None:
-        if os.getpid() not in _KEPT:
-            _KEPT[os.getpid()] = _Warm()
-        yield _KEPT[os.getpid()]
+    if _RENDER_CACHES is not None:
+        if os.getpid() not in _RENDER_CACHES:
+            _RENDER_CACHES[os.getpid()] = _RenderCache()
+        yield _RENDER_CACHES[os.getpid()]
         return
-    warm = _Warm()
+    kept = _RenderCache()
     try:
-        yield warm
+        yield kept
     finally:
-        warm.close()
+        kept.close()
 
 
 MAX_IMAGE_PIXELS = 25_000_000  # a full A4 page at 400 dpi is 15.5 million pixels
@@ -257,11 +268,11 @@ def render_pdf(
     base_url = config.base_url
     # Decompression bombs: Pillow refuses images over 2 * MAX_IMAGE_PIXELS and only warns
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # process-wide: see the package docstring
     _subset_fonts_alike()
-    with _warm() as warm:
+    with _render_cache() as kept:
         said: list[str] = []  # what WeasyPrint said of the stylesheets when it parsed them
-        sheets = [warm.sheet(sheet, config, said, label)
+        sheets = [kept.sheet(sheet, config, said, label)
                   for sheet in (Stylesheet("bundled fonts", font_css()), stylesheet)
                   if sheet.text]
         with _weasyprint_warnings() as messages, warnings.catch_warnings():
@@ -269,7 +280,7 @@ def render_pdf(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
                 document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
-                    stylesheets=sheets, font_config=warm.fonts,
+                    stylesheets=sheets, font_config=kept.fonts,
                 )
                 # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
                 # for archival files (which need one), the brief's as-of date.
