@@ -1,5 +1,7 @@
-"""HTML string -> PDF bytes with WeasyPrint. Reads only allowed files; writes nothing
-but its temporary files (see session()).
+"""HTML string -> PDF bytes with WeasyPrint: layout, the fonts subset alike everywhere,
+the per-process render cache and the PDF's metadata and attachments. Reads only allowed
+files (fetch.py serves them; htmlcheck.py and css.py check the document first); writes
+nothing but its temporary files (see session()).
 
 Kept apart from the template side (render.py) so that a process can render PDFs without
 importing Jinja2, pydantic or markdown-it (prefork.py)."""
@@ -109,6 +111,8 @@ def _explain(value: object) -> object:
 
 
 class _WarningCollector(logging.Handler):
+    """A logging handler that keeps WeasyPrint's warnings, each on one line."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
