@@ -145,7 +145,7 @@ def main() -> None:
         target = [BRIEF, "build", "--force", "-j", "1", "-a", "analyst", "--project", str(one)]
         cold = timed(target, args.runs)
         html = one / "build" / "brief-000" / "analyst.html"
-        from policybrief.pdf import font_css
+        from policybrief.fonts import font_css
 
         fonts_css = work / "fonts.css"
         fonts_css.write_text(font_css())

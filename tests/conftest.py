@@ -215,11 +215,11 @@ def _install_audit_hook() -> None:
 def _allowed_roots(project: Path) -> tuple[Path, ...]:
     """The folders a build may read: the project, the policybrief package, the font
     packages, and the Python installation (standard library, site-packages)."""
-    from policybrief.pdf import _font_dirs
+    from policybrief.fonts import font_dirs
 
     python = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib",
                                                     "platlib")}
-    folders = [project, Path(policybrief.__file__).parent, *_font_dirs().values(),
+    folders = [project, Path(policybrief.__file__).parent, *font_dirs().values(),
                *(Path(p) for p in python)]
     return tuple(p.resolve() for p in folders)
 

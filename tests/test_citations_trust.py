@@ -36,7 +36,7 @@ class Server:
         requests = self.requests = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:  # http.server's name
                 requests.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/xml")

@@ -24,7 +24,9 @@ from pypdf import PdfReader
 
 from conftest import FIXTURES, STYLED_TEMPLATE, Audit, note_text, write
 from policybrief import markdown, sandbox
-from policybrief.pdf import MAX_IMAGE_PIXELS, check_css, make_fetcher
+from policybrief.css import check_css
+from policybrief.fetch import make_fetcher
+from policybrief.pdf import MAX_IMAGE_PIXELS
 
 SOURCE = "sources/river-2024.yaml"
 TEXT_LINE = 15  # the line of notes[0].text (talks-resume) in the fixture's source

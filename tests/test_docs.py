@@ -23,8 +23,8 @@ MENTIONED = set(re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", DOC, flags=re.
 MODELS = [models.Brief, models.Source, models.Note, models.CitedText, models.Question,
           models.Section, models.Name]
 DATACLASSES = [curate.Citation, curate.Endnote, curate.CuratedText, curate.CuratedQuestion,
-               curate.CuratedSection, curate.Point, curate.TimelineEvent, cite.Formatted,
-               config.Audience,
+               curate.CuratedSection, curate.CitationPoint, curate.TimelineEvent,
+               cite.FormattedCitations, config.Audience,
                brand.Brand, brand.FontFace]
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from conftest import note_text, write
 from policybrief.config import load_config
 from policybrief.fastpath import Fingerprint
-from policybrief.pdf import _font_dirs
+from policybrief.fonts import font_dirs
 
 PDF = Path("build") / "river-talks" / "analyst.pdf"
 BUILT = "built build/river-talks/analyst.pdf (2 pages)\n"
@@ -54,7 +54,7 @@ def append_note_text(project: Path, text: str) -> None:
 
 
 def font_file(family: str) -> Path:
-    folder = _font_dirs()["serif" if family == "serif" else "sans"]
+    folder = font_dirs()["serif" if family == "serif" else "sans"]
     return next((folder / "files").glob("*-Regular.ttf"))
 
 

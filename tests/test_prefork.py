@@ -15,7 +15,7 @@ import pytest
 
 from policybrief import prefork
 from policybrief.config import load_config
-from policybrief.errors import TemplateError
+from policybrief.errors import TemplatingError
 
 HTML = """<!DOCTYPE html><html lang="en"><head><title>T</title></head>
 <body><h1>Title</h1><p>One paragraph.</p>{extra}</body></html>"""
@@ -61,9 +61,9 @@ def test_errors_come_back_as_they_were_raised(project: Path) -> None:
     """An error in the PDF process (here: an image without alternative text) is raised
     in the main process with its own type, message and exit code; the process goes on."""
     config = load_config(project)
-    with pytest.raises(TemplateError, match="has no alternative text") as raised:
+    with pytest.raises(TemplatingError, match="has no alternative text") as raised:
         prefork.render_pdf(HTML.format(extra='<img src="x.png">'), config, label="t/a")
-    assert raised.value.exit_code == TemplateError.exit_code
+    assert raised.value.exit_code == TemplatingError.exit_code
     assert prefork.active()
     assert prefork.render_pdf(HTML.format(extra=""), config, label="t/a").pages == 1
 

@@ -99,7 +99,7 @@ def test_weasyprint_alone_stamps_the_clock_without_harfbuzz_subset(tmp_path: Pat
     70 subsetting with fontTools writes the time into each font, so the same HTML gives
     other bytes a second later. If this starts to fail, WeasyPrint (or fontTools) fixed
     it, and pdf._subset_font can go."""
-    from policybrief.pdf import font_css
+    from policybrief.fonts import font_css
 
     css = tmp_path / "fonts.css"
     css.write_text(font_css() + " body { font-family: 'PT Serif'; }", encoding="utf-8")

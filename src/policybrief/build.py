@@ -40,7 +40,7 @@ from .output import (
 )
 from .pdf import Attachment
 from .pdf import session as render_session
-from .render import render_html, stylesheet_source
+from .render import load_stylesheet, render_html
 from .templating import make_environment
 from .weasy import import_weasyprint
 from .workers import run_jobs
@@ -174,7 +174,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     claim_map = claims(job.brief_id, curated, citations)
     rendered = prefork.render_pdf(
         html, config, label=label, archival=job.archival, as_of=brief.as_of,
-        stylesheet=stylesheet_source(env, curated.audience.stylesheet),
+        stylesheet=load_stylesheet(env, curated.audience.stylesheet),
         attachments=evidence_files(project, curated, claim_map) if job.archival else (),
     )
     for warning in rendered.warnings:

@@ -45,7 +45,7 @@ from markupsafe import Markup
 
 from . import boundary
 from .config import Config
-from .curate import Citation, CuratedBrief, Point
+from .curate import Citation, CitationPoint, CuratedBrief
 from .errors import ConfigError, PolicyError, RenderError, display_path
 from .models import PartialDate, Source
 
@@ -63,17 +63,17 @@ _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
 @dataclass(frozen=True)
-class Formatted:
+class FormattedCitations:
     """A target's citations as the CSL style renders them (HTML fragments)."""
 
     warnings: list[str]  # what pandoc's citeproc warned about
-    notes: list[Markup]  # per citation point, by Point.index
+    notes: list[Markup]  # per citation point, by CitationPoint.index
     inline: bool  # an in-text (author-date) style: print citations in the line
     short: dict[str, Markup]  # per note reference: the short form
     bibliography: dict[str, Markup]  # per source id: the bibliography entry
     order: list[str]  # source ids in the style's bibliography order
 
-    def note(self, point: Point) -> Markup:
+    def note(self, point: CitationPoint) -> Markup:
         """The formatted citation for a point."""
         return self.notes[point.index]
 
@@ -197,7 +197,7 @@ def _fold(fragment: str) -> Markup:
     return Markup(_SPACES.sub(" ", fragment).strip())
 
 
-def _parse(output: str, curated: CuratedBrief, warnings: list[str]) -> Formatted:
+def _parse(output: str, curated: CuratedBrief, warnings: list[str]) -> FormattedCitations:
     divs = dict(re.findall(r'<div id="([ps]\d+)">(.*?)</div>', output, re.DOTALL))
     footnotes = {
         n: _fold(body)
@@ -220,7 +220,7 @@ def _parse(output: str, curated: CuratedBrief, warnings: list[str]) -> Formatted
         r'<div id="ref-([^"]+)" class="csl-entry"[^>]*>(.*?)</div>', output, re.DOTALL
     )
     bibliography = {key: _fold(body) for key, body in entries if key != SEPARATOR}
-    return Formatted(
+    return FormattedCitations(
         warnings=warnings,
         notes=[text(f"p{p.index}") for p in curated.points],
         inline=inline,
@@ -230,7 +230,7 @@ def _parse(output: str, curated: CuratedBrief, warnings: list[str]) -> Formatted
     )
 
 
-def format_citations(curated: CuratedBrief, config: Config) -> Formatted:
+def format_citations(curated: CuratedBrief, config: Config) -> FormattedCitations:
     """Render a target's citation points, short forms and bibliography with the CSL style."""
     items = [csl_item(s) for s in curated.references]
     items.append({"id": SEPARATOR, "type": "book", "title": SEPARATOR,
@@ -304,6 +304,6 @@ def run_offline(command: list[str], stdin: str) -> subprocess.CompletedProcess[s
         raise RenderError(f"pandoc (citations) failed to run: {exc}") from exc
 
 
-def plain(fragment: str) -> str:
+def html_to_text(fragment: str) -> str:
     """Text of an HTML fragment (for claims.json)."""
     return html.unescape(re.sub(r"<[^>]+>", "", fragment))

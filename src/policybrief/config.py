@@ -97,6 +97,13 @@ class Config:
         return self.root / "templates"
 
     @property
+    def base_url(self) -> str:
+        """The renderer's base URL: templates/, resolved, as a file: URL ending in "/".
+        Relative names in a document and its stylesheets (and so in Markdown images)
+        start here; whatever predicts what the renderer reads must use this too."""
+        return self.templates_dir.resolve().as_uri() + "/"
+
+    @property
     def build_dir(self) -> Path:
         """Where outputs go; only output.py writes here."""
         return self.root / "build"

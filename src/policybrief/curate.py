@@ -24,7 +24,7 @@ class Citation:
 
 
 @dataclass(frozen=True)
-class Point:
+class CitationPoint:
     """A place in the brief that cites notes: one footnote (or in-text citation)."""
 
     index: int  # document order: key messages, sections, recommendations, lines, questions
@@ -56,7 +56,7 @@ class CuratedText:
     """A key message, recommendation or line to take, with the notes it cites."""
 
     text: str
-    point: Point
+    point: CitationPoint
 
     @property
     def citations(self) -> list[Citation]:
@@ -70,7 +70,7 @@ class CuratedQuestion:
 
     question: str
     answer: str
-    point: Point
+    point: CitationPoint
 
     @property
     def citations(self) -> list[Citation]:
@@ -86,7 +86,7 @@ class CuratedSection:
     title: str
     lead: str | None
     summary: str | None  # the section's short version: its `summary`, else its lead
-    points: list[Point]  # one per shown note, in the brief's order
+    points: list[CitationPoint]  # one per shown note, in the brief's order
     words: int  # words the audience reads in this section
 
     @property
@@ -109,7 +109,7 @@ class CuratedBrief:
     references: list[Source]
     timeline: list[TimelineEvent]
     endnotes: list[Endnote]
-    points: list[Point]  # every citation point, in document order
+    points: list[CitationPoint]  # every citation point, in document order
     cited: list[Citation]  # every cited note once, in order of first citation
 
     def context(self) -> dict[str, Any]:
@@ -143,10 +143,10 @@ class _Citer:
         self.language = language
         self.cited: dict[str, Citation] = {}
         self.source_numbers: dict[str, int] = {}  # source id -> its endnote number
-        self.points: list[Point] = []
+        self.points: list[CitationPoint] = []
 
-    def point(self, refs: list[str], paragraph: str | None = None) -> Point:
-        point = Point(len(self.points), [self(r) for r in refs], paragraph)
+    def point(self, refs: list[str], paragraph: str | None = None) -> CitationPoint:
+        point = CitationPoint(len(self.points), [self(r) for r in refs], paragraph)
         self.points.append(point)
         return point
 

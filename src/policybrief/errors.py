@@ -77,7 +77,7 @@ class BriefError(Exception):
 
 
 class UsageError(BriefError):
-    """Raised by build.py (an unknown brief or audience) and pdf.py (a malformed
+    """Raised by build.py (an unknown brief or audience) and config.py (a malformed
     SOURCE_DATE_EPOCH): the command was given something it cannot use. cli.py shows it
     as a Click usage error, with the command's usage line, and exits 2."""
 
@@ -85,10 +85,12 @@ class UsageError(BriefError):
 
 
 class ConfigError(BriefError):
-    """Raised by config.py (no project found, or its settings are invalid), cite.py (an
-    unusable citation_style), templating.py (a template to eject that is not packaged,
-    or is already ejected) and scaffold.py (a file `brief init`
-    would overwrite)."""
+    """Raised by config.py (no project found, or its settings are invalid), tomlfile.py
+    (a config file or brand.toml that is not TOML Python can read), brand.py (brand.toml
+    unreadable or its settings invalid, a logo or font file it names missing or refused),
+    cite.py (an unusable citation_style), templating.py (a template to eject that is not
+    packaged, or is already ejected) and scaffold.py (a file `brief init` would
+    overwrite)."""
 
 
 class InputError(BriefError):
@@ -109,22 +111,29 @@ class BudgetError(BriefError):
     """Raised by check.py when a target is over its audience's page (or, strict, word) budget."""
 
 
-class TemplateError(BriefError):
-    """Raised by render.py when a template is missing or fails to render, and by pdf.py
-    when it makes HTML that cannot be a PDF/UA. (Not Jinja2's jinja2.TemplateError,
-    which render.py imports as JinjaTemplateError.)"""
+class TemplatingError(BriefError):
+    """Raised by render.py when a template or an audience's stylesheet is missing or a
+    template fails to render, and by htmlcheck.py when a template made HTML that cannot
+    be a PDF/UA (a figure without alternative text). Named apart from Jinja2's
+    jinja2.TemplateError, which render.py catches as JinjaTemplateError."""
 
 
 class PolicyError(BriefError):
-    """Raised when a document or template reaches outside what it may: by pdf.py and
-    boundary.py (a resource the fetcher refused), render.py (a template reading what
-    the sandbox forbids) and cite.py (pandoc citeproc asked to fetch something)."""
+    """Raised when a document or template reaches outside what it may: by fetch.py (a
+    resource the renderer's fetcher refused, raise_refusals), boundary.py (Refused, a
+    subclass: a file outside its folder, not a regular file or over its size limit, for
+    whichever module reads it), render.py (a template or stylesheet reaching what the
+    sandbox forbids) and cite.py (pandoc citeproc asked to fetch something)."""
 
     exit_code = EXIT_POLICY
 
 
 class RenderError(BriefError):
-    """Raised by pdf.py when WeasyPrint fails, or warns under --strict."""
+    """Raised by pdf.py when WeasyPrint fails, or warns under --strict; by fetch.py and
+    htmlcheck.py for a CSS value over css.py's limits; by cite.py when pandoc is missing
+    or fails; by prefork.py for an unexpected failure in the PDF process; and by build.py
+    when citeproc warned under --strict, or given to a target that timed out or whose
+    worker died."""
 
     exit_code = EXIT_RENDER
 

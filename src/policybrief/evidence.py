@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import boundary
-from .cite import Formatted, plain
+from .cite import FormattedCitations, html_to_text
 from .curate import CuratedBrief
 from .errors import Problem, display_path
 from .load import Project, format_loc
@@ -189,7 +189,7 @@ def check_evidence(project: Project, archive: Path | None, stale_after_days: int
     )
 
 
-def claims(brief_id: str, curated: CuratedBrief, citations: Formatted) -> dict[str, Any]:
+def claims(brief_id: str, curated: CuratedBrief, citations: FormattedCitations) -> dict[str, Any]:
     """claims.json: each cited claim with the paragraph that makes it, its source, locator,
     the citation as printed, and the analyst's assessment of the source."""
     paragraphs: dict[str, list[str]] = {}
@@ -209,7 +209,7 @@ def claims(brief_id: str, curated: CuratedBrief, citations: Formatted) -> dict[s
                 "source": c.source.id,
                 "source_title": c.source.title,
                 "locator": c.note.locator,
-                "citation": plain(citations.short[c.ref]),
+                "citation": html_to_text(citations.short[c.ref]),
                 "perspective": c.source.perspective,
                 "assessment": c.source.assessment,
             }

@@ -73,7 +73,7 @@ def _markdown_images(config: Config, documents: list[Any]) -> set[Path]:
     templates/, the renderer's base URL), parsed as the templates' `markdown` filter
     parses them."""
     md = make_markdown()
-    base = config.templates_dir.resolve().as_uri() + "/"
+    base = config.base_url
     found = set()
     for data in documents:
         for text in _texts(data):
@@ -95,7 +95,7 @@ def _template_references(config: Config) -> set[Path]:
     (whose files are all inputs anyway): a relative name starts in templates/ (the
     document's base URL) or, in a stylesheet, in the stylesheet's own folder."""
     found = set()
-    templates = config.templates_dir.resolve().as_uri() + "/"
+    templates = config.base_url
     for path in input_files(config.templates_dir, config.root.resolve()):
         if path.suffix not in (".j2", ".css", ".html"):
             continue

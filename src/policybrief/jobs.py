@@ -46,7 +46,7 @@ class Target:
 @dataclass(frozen=True)
 class Failure:
     """A target that failed; the others are still written. error is the class of what
-    it raised (BudgetError, TemplateError...), for the build's own error to be one too."""
+    it raised (BudgetError, TemplatingError...), for the build's own error to be one too."""
 
     job: Job
     message: str

@@ -166,7 +166,7 @@ def markdown_checker(config: Config) -> Callable[[str], list[MarkdownProblem]]:
     inside the project (relative paths start in templates/, the renderer's base URL) or
     inline PNG/JPEG/GIF/WebP data; nesting must stay within markdown-it's limit."""
     md = _checking_markdown()
-    base = config.templates_dir.resolve().as_uri() + "/"
+    base = config.base_url
     root = config.root.resolve()
 
     def check(text: str) -> list[MarkdownProblem]:

@@ -32,7 +32,7 @@ Slug = Annotated[str, StringConstraints(pattern=SLUG, max_length=80)]
 # An unquoted tag like 2015 is read by YAML as a number; as a tag it means the text.
 Tag = Annotated[
     Slug,
-    BeforeValidator(lambda v: str(v) if type(v) is int else v),  # noqa: E721 (not bool)
+    BeforeValidator(lambda v: str(v) if type(v) is int else v),  # type(): not bool
     WithJsonSchema(
         {"anyOf": [{"type": "string", "pattern": SLUG, "maxLength": 80},
                    {"type": "integer", "minimum": 0}]},

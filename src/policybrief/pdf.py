@@ -1,5 +1,7 @@
-"""HTML string -> PDF bytes with WeasyPrint. Reads only allowed files; writes nothing
-but its temporary files (see session()).
+"""HTML string -> PDF bytes with WeasyPrint: layout, the fonts subset alike everywhere,
+the per-process render cache and the PDF's metadata and attachments. Reads only allowed
+files (fetch.py serves them; htmlcheck.py and css.py check the document first); writes
+nothing but its temporary files (see session()).
 
 Kept apart from the template side (render.py) so that a process can render PDFs without
 importing Jinja2, pydantic or markdown-it (prefork.py)."""
@@ -7,39 +9,27 @@ importing Jinja2, pydantic or markdown-it (prefork.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import io
-import json
 import logging
-import math
-import mimetypes
 import os
-import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from html.parser import HTMLParser
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from functools import cache
+from typing import Any
 
-from . import boundary
-from .brand import FONT_FORMATS
 from .config import Config
-from .errors import BriefError, PolicyError, RenderError, TemplateError
+from .css import check_css
+from .errors import BriefError, RenderError
+from .fetch import allowed_roots, make_fetcher, raise_refusals
+from .fonts import font_css
+from .htmlcheck import check_html
 from .output import signals_held
 
-if TYPE_CHECKING:
-    from weasyprint.urls import URLFetcherResponse
-
 log = logging.getLogger(__name__)
-
-# Font packages installed as Python dependencies, so output never depends on system fonts.
-FONT_PACKAGES = {"serif": "fontpkg_pt_serif", "sans": "fontpkg_pt_sans"}
 
 
 @dataclass(frozen=True)
@@ -50,179 +40,6 @@ class Rendered:
     pdf: bytes
     pages: int
     warnings: list[str]
-
-
-@cache  # installed packages do not change while we run; a warm worker reads them once
-def _font_dirs() -> dict[str, Path]:
-    return {
-        role: Path(importlib.import_module(name).__file__ or "").parent
-        for role, name in FONT_PACKAGES.items()
-    }
-
-
-@cache
-def font_css() -> str:
-    """@font-face rules for the bundled fonts, under their own family names."""
-    rules = []
-    for folder in _font_dirs().values():
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        for font in meta["files"]:
-            url = (folder / font["path"]).as_uri()
-            weight = font["weight"] or 400
-            rules.append(
-                f"@font-face {{ font-family: '{meta['family']}'; src: url('{url}'); "
-                f"font-style: {font['style']}; font-weight: {weight}; }}"
-            )
-    return "\n".join(rules)
-
-
-def allowed_roots(config: Config) -> list[Path]:
-    """Folders the renderer may read: the project, the package templates, the fonts."""
-    package_templates = Path(__file__).parent / "templates"
-    return [p.resolve() for p in (config.root, package_templates, *_font_dirs().values())]
-
-
-@cache
-def _mime_types() -> mimetypes.MimeTypes:
-    # Python's built-in table only: mimetypes.guess_type() would read the machine's
-    # /etc/mime.types, a file outside the project (and output would depend on it).
-    return mimetypes.MimeTypes()
-
-
-def _resource_kind(path: Path) -> str:
-    """What a file a document loads is, for its size limit (boundary.LIMITS)."""
-    if path.suffix.lower() == ".css":
-        return "stylesheet"
-    return "font" if path.suffix.lower() in FONT_FORMATS else "image"
-
-
-def make_fetcher(roots: list[Path], refused: list[str], unsafe: list[str] | None = None) -> Any:
-    """A WeasyPrint URL fetcher that serves files under roots and refuses everything else.
-
-    Refused URLs go to `refused`; stylesheets with values outside the safe range (see
-    check_css) are not served either, and their problems go to `unsafe`.
-    """
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class ConfinedFetcher(URLFetcher):  # type: ignore[misc]
-        """No network, no file outside the allowed folders (symlinks resolved first)."""
-
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            parts = urlsplit(url)
-            if parts.scheme == "data":
-                response = super().fetch(url, headers)
-                if response.headers.get_content_type() != "text/css":
-                    return response
-                body, kind = response.read(), "text/css"
-            elif (
-                parts.scheme == "file" and parts.netloc in ("", "localhost")
-                and parts.path.startswith("/")  # "file:x" would be relative to the cwd
-            ):
-                path = Path(unquote(parts.path))
-                try:
-                    body = boundary.read(path, roots, _resource_kind(path))
-                except boundary.Refused as exc:
-                    refused.append(url if exc.outside
-                                   else f"{url} ({exc.problem.removeprefix('is ')})")
-                    raise ValueError(f"refused by policybrief: {url}") from None
-                except FileNotFoundError as exc:  # a mistake, not a breach: WeasyPrint
-                    raise FileNotFoundError(f"no such file: {exc.filename}") from None  # warns
-                kind = _mime_types().guess_type(path.name)[0] or "application/octet-stream"
-            else:
-                refused.append(url)
-                raise ValueError(f"refused by policybrief: {url}")
-            if kind == "text/css":
-                problems = check_css(body.decode("utf-8", errors="replace"))
-                if problems:
-                    where = url if parts.scheme == "file" else "a data: stylesheet"
-                    (unsafe if unsafe is not None else refused).extend(
-                        f"{p} (in {where})" for p in problems
-                    )
-                    raise ValueError(f"refused by policybrief: unsafe CSS in {where}")
-            return URLFetcherResponse(url, body, {"Content-Type": kind})
-
-    return ConfinedFetcher(timeout=1, allowed_protocols={"file", "data"})
-
-
-# --- Values WeasyPrint cannot lay out in reasonable time or memory ----------------------
-# Found by trying: `width: 1e8px` on body runs for ~25 s and then fails, `font-size:
-# 1e30px` divides by zero, `columns: 40` on body runs for minutes. Within these limits
-# a brief still lays out (slowly, for many columns; build.py's timeout is the backstop).
-MAX_CSS_LENGTH = 10_000  # lengths and percentages, any unit (10000px is 2.6 m)
-MAX_CSS_NUMBER = 2**31  # plain numbers (`z-index: 2147483647` is a common idiom)
-MAX_CSS_COLUMNS = 10  # columns / column-count
-MAX_CSS_REPEAT = 1_000  # repeat(N, ...) in grid templates
-_MATH = ("calc", "min", "max", "clamp")
-# A value over a limit needs one of these (five digits, an exponent, a two-digit column
-# count, a four-digit repeat, infinity): most stylesheets are then not parsed at all.
-_MAYBE_HUGE = re.compile(
-    r"\d{5}|\d[eE][+-]?\d|column[^;{}]*\d\d|repeat\(\s*\d{4}|infinity|\bnan\b",
-    re.IGNORECASE,
-)
-
-
-def _numbers(tokens: Iterable[Any], in_math: bool = False) -> Iterator[tuple[Any, bool]]:
-    for token in tokens:
-        if token.type in ("number", "dimension", "percentage") or (
-            in_math and token.type == "ident"
-        ):
-            yield token, in_math
-        elif token.type == "function":
-            yield from _numbers(token.arguments, in_math or token.lower_name in _MATH)
-        elif token.type in ("() block", "[] block", "{} block"):
-            yield from _numbers(token.content, in_math)
-
-
-def _declaration_problems(
-    name: str, value: list[Any], serialize: Callable[[Iterable[Any]], str]
-) -> Iterator[str]:
-    def show() -> str:
-        return f"`{name}: {serialize(value).strip()}`"
-
-    for token, in_math in _numbers(value):
-        if token.type == "ident" and token.lower_value in ("infinity", "-infinity", "nan"):
-            yield f"{show()}: {serialize([token])} is not a finite value"
-            return
-        number = float(token.value)
-        limit = MAX_CSS_NUMBER if token.type == "number" and not in_math else MAX_CSS_LENGTH
-        if name in ("columns", "column-count") and token.type == "number":
-            limit = MAX_CSS_COLUMNS
-        if not math.isfinite(number) or abs(number) > limit:
-            yield f"{show()}: {serialize([token])} is over the limit of {limit}"
-            return
-    for token in value:
-        if token.type == "function" and token.lower_name == "repeat":
-            counts = [t for t in token.arguments if t.type == "number"]
-            if counts and counts[0].value > MAX_CSS_REPEAT:
-                yield f"{show()}: repeat count over the limit of {MAX_CSS_REPEAT}"
-
-
-@lru_cache(maxsize=64)  # the same stylesheets come back for every target
-def check_css(text: str, declarations_only: bool = False) -> tuple[str, ...]:
-    """Values in a stylesheet (or, declarations_only, a style attribute) that are over
-    the limits above; each as "`property: value`: why"."""
-    if not _MAYBE_HUGE.search(text):
-        return ()
-    import tinycss2  # type: ignore[import-untyped]
-
-    problems: list[str] = []
-
-    def walk(nodes: Iterable[Any]) -> None:
-        for node in nodes:
-            if node.type == "declaration":
-                problems.extend(
-                    _declaration_problems(node.lower_name, node.value, tinycss2.serialize)
-                )
-            elif node.type in ("qualified-rule", "at-rule") and node.content is not None:
-                walk(tinycss2.parse_blocks_contents(
-                    node.content, skip_comments=True, skip_whitespace=True
-                ))
-
-    if declarations_only:
-        walk(tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True))
-    else:
-        walk(tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True))
-    return tuple(problems)
 
 
 # Tables WeasyPrint's own HarfBuzz subsetting drops: the PDF needs none of them.
@@ -239,6 +56,14 @@ def _subset_font(font: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
     which it stamps into each font's head table unless SOURCE_DATE_EPOCH is set. Here the
     HarfBuzz inside uharfbuzz, at the version requirements.lock pins, always subsets, in
     WeasyPrint's two steps and with its flags; the head table keeps the font's own dates.
+
+    No fallback to fontTools is left. Where uharfbuzz cannot subset a font (it raises
+    RuntimeError), the font goes into the PDF whole, as in WeasyPrint when HarfBuzz
+    fails, with WeasyPrint's warning (so --strict fails the target): a bigger PDF, still
+    the same bytes everywhere. Only WeasyPrint used without render_pdf, which installs
+    this (_subset_fonts_alike), subsets its own way: with fontTools, where the system
+    lacks HarfBuzz-subset, and then not reproducibly (the clock in each font's head
+    table; test_reproducible shows it).
     """
     import uharfbuzz as hb
 
@@ -268,7 +93,8 @@ def _subset_font(font: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
 
 @cache
 def _subset_fonts_alike() -> None:
-    """Install _subset_font in this process's WeasyPrint (once)."""
+    """Install _subset_font in this process's WeasyPrint (once; never undone: see
+    "Process-wide state" in the package docstring)."""
     from weasyprint.pdf.fonts import Font
 
     Font.subset = _subset_font
@@ -284,7 +110,9 @@ def _explain(value: object) -> object:
     return value
 
 
-class _Collect(logging.Handler):
+class _WarningCollector(logging.Handler):
+    """A logging handler that keeps WeasyPrint's warnings, each on one line."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
@@ -300,7 +128,7 @@ class _Collect(logging.Handler):
 @contextmanager
 def _weasyprint_warnings() -> Iterator[list[str]]:
     """Collect what WeasyPrint logs (it warns about bad CSS instead of raising)."""
-    handler = _Collect()
+    handler = _WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
     try:
@@ -331,62 +159,6 @@ def source_date(epoch: int | None, fallback: dt.date | None = None) -> dt.dateti
     return dt.datetime(fallback.year, fallback.month, fallback.day, tzinfo=dt.UTC)
 
 
-class _Accessibility(HTMLParser):
-    """Finds images without alternative text: <img> without alt, <svg> without <title>.
-    Also collects the CSS in <style> elements and style attributes, for check_css."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.missing: list[str] = []
-        self._svg: list[bool] = []  # per open <svg>: has it a <title>?
-        self.styles: list[tuple[int, str, bool]] = []  # (line, css, a style attribute?)
-        self._style_line: int | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if values.get("style"):
-            self.styles.append((self.getpos()[0], values["style"] or "", True))
-        if tag == "img" and not (values.get("alt") or "").strip():
-            self.missing.append(f"image {values.get('src') or '(no src)'!r}")
-        elif tag == "svg":
-            self._svg.append(False)
-        elif tag == "title" and self._svg:
-            self._svg[-1] = True
-        elif tag == "style":
-            self._style_line = self.getpos()[0]
-
-    def handle_data(self, data: str) -> None:
-        if self._style_line is not None:
-            self.styles.append((self._style_line, data, False))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "svg" and self._svg and not self._svg.pop():
-            self.missing.append("an inline SVG figure")
-        elif tag == "style":
-            self._style_line = None
-
-
-def check_html(html: str, label: str) -> None:
-    """Before layout: every figure has alternative text (PDF/UA needs it), and no CSS
-    value in the document is beyond what WeasyPrint can lay out (see check_css)."""
-    parser = _Accessibility()
-    parser.feed(html)
-    parser.close()
-    if parser.missing:
-        raise TemplateError(
-            f"{label}: {parser.missing[0]} has no alternative text; give images alt text "
-            "(in a note: ![what it shows](file.png)) and SVGs a <title>"
-        )
-    for line, css, attribute in parser.styles:
-        problems = check_css(css, declarations_only=attribute)
-        if problems:
-            where = "a style attribute" if attribute else "<style>"
-            raise RenderError(
-                f"{label}: CSS {problems[0]} (in {where} at line {line} of the HTML); "
-                "use a value within the limit"
-            )
-
-
 @dataclass(frozen=True)
 class Stylesheet:
     """An audience's stylesheet (Audience.stylesheet): its name and text."""
@@ -395,7 +167,7 @@ class Stylesheet:
     text: str = ""
 
 
-class _Warm:
+class _RenderCache:
     """What one process keeps across the targets it renders: a font configuration, with
     the bundled @font-face rules, and the stylesheets parsed so far (with the warnings
     WeasyPrint gave while parsing each, repeated for every target that uses it)."""
@@ -414,15 +186,15 @@ class _Warm:
         if stylesheet not in self.parsed:
             label = f"{target}: stylesheet {stylesheet.name}"
             refused: list[str] = []
-            _raise_refusals(label, [], list(check_css(stylesheet.text)))
+            raise_refusals(label, [], list(check_css(stylesheet.text)))
             unsafe: list[str] = []
             with _weasyprint_warnings() as said:
                 css = CSS(
                     string=stylesheet.text, font_config=self.fonts,
-                    base_url=config.templates_dir.resolve().as_uri() + "/",
+                    base_url=config.base_url,
                     url_fetcher=make_fetcher(allowed_roots(config), refused, unsafe),
                 )
-            _raise_refusals(label, refused, unsafe)
+            raise_refusals(label, refused, unsafe)
             self.parsed[stylesheet] = css, said
         css, said = self.parsed[stylesheet]
         messages.extend(said)
@@ -432,7 +204,9 @@ class _Warm:
         self.fonts.__del__()  # in reference cycles: its weasyprint-* folder goes now
 
 
-_KEPT: dict[int, _Warm] | None = None  # by process id (a forked worker makes its own)
+# By process id (a forked worker makes its own); set only by session(). Process-wide
+# state: see "Process-wide state" in the package docstring (policybrief/__init__.py).
+_RENDER_CACHES: dict[int, _RenderCache] | None = None
 
 
 @contextmanager
@@ -443,48 +217,37 @@ def session() -> Iterator[None]:
     into one folder of this session's own, removed at its end, with whatever a worker
     stopped by a signal or recycled by the pool left there.
     """
-    global _KEPT
+    global _RENDER_CACHES
     folder, previous = None, tempfile.tempdir
     try:
         with signals_held():  # a Ctrl-C now would leave the folder unknown
             folder = tempfile.mkdtemp(prefix="policybrief-run-")
-            tempfile.tempdir = folder  # inherited by forked workers
-            _KEPT = {}
+            tempfile.tempdir = folder  # inherited by forked workers (package docstring)
+            _RENDER_CACHES = {}
         yield
     finally:
         with signals_held():
-            for warm in (_KEPT or {}).values():
-                warm.close()
-            _KEPT = None
+            for kept in (_RENDER_CACHES or {}).values():
+                kept.close()
+            _RENDER_CACHES = None
             tempfile.tempdir = previous
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def _warm() -> Iterator[_Warm]:
+def _render_cache() -> Iterator[_RenderCache]:
     """This process's kept state in a session(), else one for this render only."""
-    if _KEPT is not None:
-        if os.getpid() not in _KEPT:
-            _KEPT[os.getpid()] = _Warm()
-        yield _KEPT[os.getpid()]
+    if _RENDER_CACHES is not None:
+        if os.getpid() not in _RENDER_CACHES:
+            _RENDER_CACHES[os.getpid()] = _RenderCache()
+        yield _RENDER_CACHES[os.getpid()]
         return
-    warm = _Warm()
+    kept = _RenderCache()
     try:
-        yield warm
+        yield kept
     finally:
-        warm.close()
-
-
-def _raise_refusals(label: str, refused: list[str], unsafe: list[str]) -> None:
-    if unsafe:
-        raise RenderError(f"{label}: CSS {unsafe[0]}; use a value within the limit")
-    if refused:
-        listed = ", ".join(sorted(set(refused)))
-        raise PolicyError(
-            f"{label}: refused to load {listed}; notes and templates may only use files inside "
-            "the project (no network, no other files)"
-        )
+        kept.close()
 
 
 MAX_IMAGE_PIXELS = 25_000_000  # a full A4 page at 400 dpi is 15.5 million pixels
@@ -506,14 +269,14 @@ def render_pdf(
     refused: list[str] = []
     unsafe: list[str] = []
     fetcher = make_fetcher(allowed_roots(config), refused, unsafe)
-    base_url = config.templates_dir.resolve().as_uri() + "/"
+    base_url = config.base_url
     # Decompression bombs: Pillow refuses images over 2 * MAX_IMAGE_PIXELS and only warns
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # process-wide: see the package docstring
     _subset_fonts_alike()
-    with _warm() as warm:
+    with _render_cache() as kept:
         said: list[str] = []  # what WeasyPrint said of the stylesheets when it parsed them
-        sheets = [warm.sheet(sheet, config, said, label)
+        sheets = [kept.sheet(sheet, config, said, label)
                   for sheet in (Stylesheet("bundled fonts", font_css()), stylesheet)
                   if sheet.text]
         with _weasyprint_warnings() as messages, warnings.catch_warnings():
@@ -521,7 +284,7 @@ def render_pdf(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
                 document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
-                    stylesheets=sheets, font_config=warm.fonts,
+                    stylesheets=sheets, font_config=kept.fonts,
                 )
                 # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
                 # for archival files (which need one), the brief's as-of date.
@@ -545,7 +308,7 @@ def render_pdf(
             except Exception as exc:
                 problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
                 raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
-    _raise_refusals(label, refused, unsafe)
+    raise_refusals(label, refused, unsafe)
     if config.strict and messages:
         raise RenderError(
             f"{label}: WeasyPrint warned (--strict): " + "; ".join(messages)

@@ -48,6 +48,8 @@ class _Process:
     parent: int  # the process that forked it: a pool worker forked later must not use it
 
 
+# Set by start(), reset by stop(). Process-wide state: see "Process-wide state" in the
+# package docstring (policybrief/__init__.py).
 _CURRENT: _Process | None = None
 
 
@@ -131,7 +133,7 @@ def _serve(channel: socket.socket, folder: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # start()
-    tempfile.tempdir = folder
+    tempfile.tempdir = folder  # this process's own, removed below (package docstring)
     try:
         from . import pdf
         from .weasy import import_weasyprint
@@ -145,7 +147,7 @@ def _serve(channel: socket.socket, folder: str) -> None:
                     log.debug("%s: PDF made in the PDF process", options.get("label", ""))
                 except BriefError as exc:
                     reply = ("error", exc)
-                except Exception as exc:  # noqa: BLE001 - a bug: reported as the target's
+                except Exception as exc:  # a bug: reported as the target's
                     label = options.get("label", "")
                     reply = ("error", RenderError(f"{label}: {type(exc).__name__}: {exc}"))
                 try:
@@ -167,7 +169,7 @@ def _receive(channel: socket.socket) -> Any:
     if header is None:
         return None
     data = _read(channel, _LENGTH.unpack(header)[0])
-    return None if data is None else pickle.loads(data)  # noqa: S301 - our own child
+    return None if data is None else pickle.loads(data)  # our own child
 
 
 def _read(channel: socket.socket, size: int) -> bytes | None:

@@ -10,10 +10,10 @@ from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from .cite import Formatted
+from .cite import FormattedCitations
 from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .curate import CuratedBrief
-from .errors import PolicyError, TemplateError
+from .errors import PolicyError, TemplatingError
 from .i18n import load_labels
 from .markdown import MarkdownNestingError
 from .pdf import Stylesheet
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def render_html(
-    env: SandboxedEnvironment, curated: CuratedBrief, citations: Formatted, config: Config
+    env: SandboxedEnvironment, curated: CuratedBrief, citations: FormattedCitations, config: Config
 ) -> str:
     """Fill the audience's template with the curated brief."""
     template_name = curated.audience.template
@@ -45,12 +45,12 @@ def render_html(
             brand=config.brand, labels=labels,
         )
     except TemplateNotFound as exc:
-        raise TemplateError(
+        raise TemplatingError(
             f"template {exc.name!r} not found in {config.templates_dir} or the package "
             "defaults; check the name, or run without the override"
         ) from exc
     except TemplateSyntaxError as exc:
-        raise TemplateError(
+        raise TemplatingError(
             f"{exc.filename or exc.name}:{exc.lineno}: template syntax error: {exc.message}"
         ) from exc
     except SecurityError as exc:  # the sandbox refused: Python internals, a path, a limit
@@ -63,19 +63,19 @@ def render_html(
             )
         raise PolicyError(f"template {template_name!r}: {problem}{_at(exc)}; {remedy}") from exc
     except UndefinedError as exc:
-        raise TemplateError(
+        raise TemplatingError(
             f"template {template_name!r}: {exc.message}{_at(exc)}; check the variable name "
             "(template variables are listed in docs/templates.md)"
         ) from exc
     except JinjaTemplateError as exc:
-        raise TemplateError(f"template {template_name!r}: {exc}{_at(exc)}") from exc
+        raise TemplatingError(f"template {template_name!r}: {exc}{_at(exc)}") from exc
     except MarkdownNestingError as exc:
-        raise TemplateError(
+        raise TemplatingError(
             f"template {template_name!r}: {exc}{_at(exc)}; nest block quotes and lists less"
         ) from exc
     except Exception as exc:  # a template's own runtime error (bad filter use, types)
         where = _template_frame(exc) or repr(template_name)
-        raise TemplateError(
+        raise TemplatingError(
             f"template {where}: {type(exc).__name__}: {exc}; fix the template"
         ) from exc
 
@@ -92,7 +92,7 @@ def _at(exc: BaseException) -> str:
     return f" at {where}" if where else ""
 
 
-def stylesheet_source(env: SandboxedEnvironment, name: str) -> Stylesheet:
+def load_stylesheet(env: SandboxedEnvironment, name: str) -> Stylesheet:
     """The stylesheet called `name`, found as templates are (the project's templates/
     first, then the package; `default:` for the package's own)."""
     if not name:
@@ -100,7 +100,7 @@ def stylesheet_source(env: SandboxedEnvironment, name: str) -> Stylesheet:
     try:
         text, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
     except TemplateNotFound:
-        raise TemplateError(
+        raise TemplatingError(
             f"stylesheet {name!r} not found in templates/ or the package; fix `stylesheet` "
             'in the audience\'s config, or set it to "" for none'
         ) from None

@@ -279,7 +279,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return super().is_safe_attribute(obj, attr, value)
         return SandboxedEnvironment.is_safe_attribute(self, obj, attr, value)
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """A call from template code (methods, globals, macros), with bounded sizes."""
         name = getattr(__obj, "__name__", "")
         target = getattr(getattr(__obj, "__wrapped__", None), "__self__", None)

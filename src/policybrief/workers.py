@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The engine's one piece of global state, set by run_jobs before any worker is forked
-# (workers inherit it; nothing in it is pickled): "render", the function that turns a
-# Job into a Target (build.render_target, with the project loaded and a template
-# environment made once, and WeasyPrint kept warm across the targets a process renders),
-# and "timeout", each job's time limit in seconds.
+# The engine's one piece of global state (listed in the package docstring), set by
+# run_jobs before any worker is forked (workers inherit it; nothing in it is pickled):
+# "render", the function that turns a Job into a Target (build.render_target, with the
+# project loaded and a template environment made once, and WeasyPrint kept warm across
+# the targets a process renders), and "timeout", each job's time limit in seconds.
 _WORKER: dict[str, Any] = {}
 # A worker is replaced after this many targets: WeasyPrint's caches and the allocator's
 # fragmentation grow a worker's memory by about 0.2 MiB a target; a fresh worker (forked,
