@@ -22,10 +22,10 @@ from typing import Any
 from . import boundary, prefork
 from .check import check_budget, check_project
 from .cite import format_citations, style_path
+from .claims import claim_map
 from .config import Config
 from .curate import CuratedBrief, curate
 from .errors import RenderError, UsageError
-from .evidence import claims
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
 from .inputs import target_files
 from .jobs import Failure, Job, Target
@@ -171,16 +171,16 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
         curated, references=[by_id[i] for i in citations.order if i in by_id]
     )
     html = render_html(env, curated, citations, config)
-    claim_map = claims(job.brief_id, curated, citations)
+    claimed = claim_map(job.brief_id, curated, citations)
     rendered = prefork.render_pdf(
         html, config, label=label, archival=job.archival, as_of=brief.as_of,
         stylesheet=load_stylesheet(env, curated.audience.stylesheet),
-        attachments=evidence_files(project, curated, claim_map) if job.archival else (),
+        attachments=evidence_files(project, curated, claimed) if job.archival else (),
     )
     for warning in rendered.warnings:
         log.warning("%s: WeasyPrint: %s", label, warning)
     check_budget(label, curated, rendered.pages, config.strict)
-    return Target(job.brief_id, job.audience, rendered, claim_map,
+    return Target(job.brief_id, job.audience, rendered, claimed,
                   time.perf_counter() - started)
 
 

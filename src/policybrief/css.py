@@ -4,6 +4,7 @@ check_css, which finds values over them in a stylesheet or a style attribute.
 Used by the fetcher (fetch.py: stylesheets a document loads), the HTML check before
 layout (htmlcheck.py: <style> elements and style attributes) and pdf.py (an audience's
 stylesheet). Imports nothing heavy until a stylesheet may hold a value over a limit.
+Also the Stylesheet value that render.py loads and pdf.py lays out with.
 """
 
 from __future__ import annotations
@@ -11,12 +12,25 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+
+@dataclass(frozen=True)
+class Stylesheet:
+    """An audience's stylesheet (Audience.stylesheet): its name and text."""
+
+    name: str = ""
+    text: str = ""
+
+
+NO_STYLESHEET = Stylesheet()  # an audience with `stylesheet = ""`
+
+
 # Found by trying: `width: 1e8px` on body runs for ~25 s and then fails, `font-size:
 # 1e30px` divides by zero, `columns: 40` on body runs for minutes. Within these limits
-# a brief still lays out (slowly, for many columns; build.py's timeout is the backstop).
+# a brief still lays out (slowly, for many columns; workers.time_limit is the backstop).
 MAX_CSS_LENGTH = 10_000  # lengths and percentages, any unit (10000px is 2.6 m)
 MAX_CSS_NUMBER = 2**31  # plain numbers (`z-index: 2147483647` is a common idiom)
 MAX_CSS_COLUMNS = 10  # columns / column-count

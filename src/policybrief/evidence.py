@@ -1,4 +1,5 @@
-"""Evidence discipline: quotes against archived texts, citation coverage, dates, names.
+"""Evidence discipline before rendering: quotes against archived texts, citation
+coverage, dates, names (the claim map of a rendered target is claims.py's).
 
 Warnings here become errors under --strict; an event after the brief's as-of date is
 always an error.
@@ -10,11 +11,8 @@ import datetime as dt
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
 from . import boundary
-from .cite import FormattedCitations, html_to_text
-from .curate import CuratedBrief
 from .errors import Problem, display_path
 from .load import Project, format_loc
 from .models import Place
@@ -187,32 +185,3 @@ def check_evidence(project: Project, archive: Path | None, stale_after_days: int
         + _check_briefs(project, stale_after_days)
         + _check_names(project)
     )
-
-
-def claims(brief_id: str, curated: CuratedBrief, citations: FormattedCitations) -> dict[str, Any]:
-    """claims.json: each cited claim with the paragraph that makes it, its source, locator,
-    the citation as printed, and the analyst's assessment of the source."""
-    paragraphs: dict[str, list[str]] = {}
-    for point in curated.points:
-        if point.paragraph:
-            paragraphs.setdefault(point.citations[0].ref, []).append(point.paragraph)
-    return {
-        "brief": brief_id,
-        "audience": curated.audience.name,
-        "claims": [
-            {
-                "ref": c.ref,
-                "paragraphs": paragraphs.get(c.ref, []),
-                "claim": c.text,
-                "quote": c.note.quote,
-                "date": str(c.note.date) if c.note.date else None,
-                "source": c.source.id,
-                "source_title": c.source.title,
-                "locator": c.note.locator,
-                "citation": html_to_text(citations.short[c.ref]),
-                "perspective": c.source.perspective,
-                "assessment": c.source.assessment,
-            }
-            for c in curated.cited
-        ],
-    }

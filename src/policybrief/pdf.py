@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from .config import Config
-from .css import check_css
+from .css import NO_STYLESHEET, Stylesheet, check_css
 from .errors import BriefError, RenderError
 from .fetch import allowed_roots, make_fetcher, raise_refusals
 from .fonts import font_css
@@ -159,14 +159,6 @@ def source_date(epoch: int | None, fallback: dt.date | None = None) -> dt.dateti
     return dt.datetime(fallback.year, fallback.month, fallback.day, tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
-class Stylesheet:
-    """An audience's stylesheet (Audience.stylesheet): its name and text."""
-
-    name: str = ""
-    text: str = ""
-
-
 class _RenderCache:
     """What one process keeps across the targets it renders: a font configuration, with
     the bundled @font-face rules, and the stylesheets parsed so far (with the warnings
@@ -254,7 +246,7 @@ MAX_IMAGE_PIXELS = 25_000_000  # a full A4 page at 400 dpi is 15.5 million pixel
 
 
 def render_pdf(
-    html: str, config: Config, *, label: str, stylesheet: Stylesheet = Stylesheet(),
+    html: str, config: Config, *, label: str, stylesheet: Stylesheet = NO_STYLESHEET,
     archival: bool = False, attachments: tuple[Attachment, ...] = (),
     as_of: dt.date | None = None,
 ) -> Rendered:

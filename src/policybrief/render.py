@@ -12,11 +12,11 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .cite import FormattedCitations
 from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
+from .css import Stylesheet
 from .curate import CuratedBrief
 from .errors import PolicyError, TemplatingError
 from .i18n import load_labels
 from .markdown import MarkdownNestingError
-from .pdf import Stylesheet
 from .sandbox import TemplateLimitError
 
 log = logging.getLogger(__name__)

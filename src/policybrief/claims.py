@@ -1,0 +1,43 @@
+"""The claim map of a rendered target (claims.json): each claim the target cites, with
+the numbered paragraphs that make it, its source and locator, the citation as printed,
+and the analyst's assessment of the source. Built after citations are formatted, from
+the curated brief; written by manifest.py, attached to archival PDFs by build.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cite import FormattedCitations, html_to_text
+from .curate import CuratedBrief
+
+
+def claim_map(
+    brief_id: str, curated: CuratedBrief, citations: FormattedCitations
+) -> dict[str, Any]:
+    """claims.json: each cited claim with the paragraph that makes it, its source, locator,
+    the citation as printed, and the analyst's assessment of the source."""
+    paragraphs: dict[str, list[str]] = {}
+    for point in curated.points:
+        if point.paragraph:
+            paragraphs.setdefault(point.citations[0].ref, []).append(point.paragraph)
+    return {
+        "brief": brief_id,
+        "audience": curated.audience.name,
+        "claims": [
+            {
+                "ref": c.ref,
+                "paragraphs": paragraphs.get(c.ref, []),
+                "claim": c.text,
+                "quote": c.note.quote,
+                "date": str(c.note.date) if c.note.date else None,
+                "source": c.source.id,
+                "source_title": c.source.title,
+                "locator": c.note.locator,
+                "citation": html_to_text(citations.short[c.ref]),
+                "perspective": c.source.perspective,
+                "assessment": c.source.assessment,
+            }
+            for c in curated.cited
+        ],
+    }
