@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from . import weasyfix
 from .config import Config
 from .css import NO_STYLESHEET, Stylesheet, check_css
 from .errors import BriefError, RenderError
@@ -266,7 +267,12 @@ def render_pdf(
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # process-wide: see the package docstring
     _subset_fonts_alike()
+<<<<<<< HEAD
     with _render_cache() as kept:
+=======
+    weasyfix.install()  # keep footnotes deferred to a re-made page (issue 14)
+    with _warm() as warm:
+>>>>>>> d8ceb2d (weasyfix: also keep the page of footnotes deferred from a reused last page; install it in render_pdf (only the analyst PDF changes); verifier: inline footnote bodies, split bodies)
         said: list[str] = []  # what WeasyPrint said of the stylesheets when it parsed them
         sheets = [kept.sheet(sheet, config, said, label)
                   for sheet in (Stylesheet("bundled fonts", font_css()), stylesheet)

@@ -6,8 +6,9 @@ build; pdf.py (which owns the Document) is the intended caller.
 Footnotes as WeasyPrint 70 represents them: the call is an inline box with a
 `footnote` attribute (the footnote's original box; element_tag ends with
 '::footnote-call'), in the page's root box; a body is a child of the page's
-FootnoteAreaBox, with the same `element` as its call (its style's float is reset to
-'none' when the box is built, so `float` does not find it).
+FootnoteAreaBox (or, with `footnote-display: inline`, an inline box in its line boxes),
+with the same `element` as its call (its style's float is reset to 'none' when the box
+is built, so `float` does not find it).
 """
 
 from __future__ import annotations
@@ -89,10 +90,13 @@ def footnotes(document: Any) -> Footnotes:
                 result.calls.append(note)
                 call_pages.setdefault(box.footnote.element, (number, note))
         for area in areas:
-            for body in area.children:
+            for body in _bodies(area, area.element):
+                seen = body_pages.setdefault(body.element, [])
+                if seen and seen[-1].page == number:
+                    continue  # an inline body broken across lines: one footnote
                 note = Note(_number(_text(body, 12)), number, _text(body))
                 result.bodies.append(note)
-                body_pages.setdefault(body.element, []).append(note)
+                seen.append(note)
     for element, (page, call) in call_pages.items():
         bodies = body_pages.get(element, [])
         if not bodies:
@@ -100,7 +104,7 @@ def footnotes(document: Any) -> Footnotes:
                 "footnote-missing", page, call.text,
                 f"footnote {call.number} is called on page {page} but its text is on no "
                 "page (WeasyPrint lost it)"))
-        elif len({b.page for b in bodies}) > 1 or len(bodies) > 1:
+        elif len(bodies) > 1:  # on consecutive pages: one body the engine split
             pages = ", ".join(str(b.page) for b in bodies)
             if [b.page for b in bodies] != list(range(bodies[0].page, bodies[-1].page + 1)):
                 result.problems.append(Problem(
@@ -118,6 +122,17 @@ def footnotes(document: Any) -> Footnotes:
                 f"footnote {bodies[0].number} is printed on page {bodies[0].page} but "
                 "called nowhere"))
     return result
+
+
+def _bodies(box: Any, area_element: Any) -> Iterator[Any]:
+    """The footnote bodies in a footnote area: the outermost boxes of an element other
+    than the area's own (a block per footnote, or with `footnote-display: inline` an
+    inline box inside the area's anonymous line boxes)."""
+    for child in getattr(box, "children", None) or ():
+        if child.element is not area_element:
+            yield child
+        else:
+            yield from _bodies(child, area_element)
 
 
 def _context(root: Any, call: Any) -> str:

@@ -16,9 +16,12 @@ The correction wraps `page.remake_page`: it remembers, for each page, the footno
 the page before it passed on, and restores them when that page is re-made without
 its predecessor; it puts them back in document order (the engine can pass them on
 reversed: block.py's `_linebox_layout` only re-orders when it reported two or more
-in one go); and when a re-made page passes on a different set than before, it marks
-the next page as changed so that it is re-made too. Written for, and only installed
-on, WeasyPrint 70.0: any other version is left alone (see `install`).
+in one go); when a re-made page passes on a different set than before, it marks the
+next page as changed so that it is re-made too; and it has a last page of content
+that defers footnotes re-made in every pass, as `make_all_pages` would otherwise stop
+at it, reused, and drop the page of footnotes after it (a second form of the fault).
+Written for, and only installed on, WeasyPrint 70.0: any other version is left alone
+(see `install`); tests/test_weasyprint_footnotes.py holds the engine's behaviour.
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ def install(version: str | None = None) -> bool:
         order: dict[int, int] = context.__dict__.setdefault(_ORDER, {})
         if not order:  # the first page of the first pass: every footnote still waits
             order.update((id(f), n) for n, f in enumerate(context.footnotes))
-        if index in saved:
-            context.reported_footnotes = list(saved[index])
+        # What the page before passed on, whether it was just made or reused.
+        context.reported_footnotes = list(saved.get(index, ()))
         context.reported_footnotes.sort(key=lambda f: order.get(id(f), len(order)))
         result = original(index, context, root_box, html)
         passed_on = list(context.reported_footnotes)
@@ -60,6 +63,12 @@ def install(version: str | None = None) -> bool:
             context.page_maker
         ):
             context.page_maker[index + 1][-1]["content_changed"] = True
+        if passed_on and result[1] is None:
+            # The last page of content defers footnotes to a page of their own. Were it
+            # reused in a later pass, make_all_pages would stop there (it only looks at
+            # reported_footnotes for pages it re-made) and drop that page: have it
+            # re-made whenever a pass runs ('pages_wanted' adds no pass by itself).
+            context.page_maker[index][-1]["pages_wanted"] = True
         return result
 
     remake_page._policybrief = True  # type: ignore[attr-defined]
