@@ -125,25 +125,3 @@ def test_corrected_engine_keeps_the_page_of_deferred_footnotes(corrected: None) 
 
 def test_correction_is_only_for_its_version() -> None:
     assert weasyfix.install(version="71.0") is False
-
-
-OVERFLOW = """
-<style>
-  @page { size: 300px 200px; margin: 20px; }
-  body { margin: 0; font: 10px/20px monospace; }
-  p { margin: 0; }
-</style>
-<p>Some words and then <span style="white-space: nowrap"
-  >(Author and Other 2024, pp. 12-14, 18-19, 21)</span></p>
-"""
-
-
-def test_the_verifier_finds_text_past_the_right_margin() -> None:
-    problems = verify.overflows(HTML(string=OVERFLOW).render())
-    assert [(p.kind, p.page) for p in problems] == [("overflow", 1)]
-    assert "right margin" in problems[0].message
-
-
-def test_the_verifier_passes_text_that_wraps() -> None:
-    wraps = OVERFLOW.replace("white-space: nowrap", "white-space: normal")
-    assert verify.overflows(HTML(string=wraps).render()) == []

@@ -182,11 +182,24 @@ def overflows(document: Any, tolerance: float = TOLERANCE) -> list[Problem]:
                     problems.append(Problem(
                         "overflow", number, getattr(box, "element_tag", "image"),
                         f"an image on page {number} runs past the content area"))
-                if _off_page(box, page_box, tolerance):
-                    problems.append(Problem(
-                        "off-page", number, _text(box) or box.element_tag,
-                        f"a box on page {number} lies outside the page"))
+            problems.extend(_outside_page(top, page_box, number, tolerance))
     return _dedupe(problems)
+
+
+def _outside_page(top: Any, page_box: Any, number: int, tolerance: float) -> list[Problem]:
+    """The outermost boxes under top that lie partly outside the page (one report for a
+    box and all it contains)."""
+    found = []
+    stack = [top]
+    while stack:
+        box = stack.pop()
+        if _off_page(box, page_box, tolerance):
+            found.append(Problem(
+                "off-page", number, _text(box) or box.element_tag,
+                f"a box on page {number} lies partly outside the page"))
+            continue
+        stack.extend(reversed(getattr(box, "children", None) or ()))
+    return found
 
 
 def _inside(box: Any, left: float, right: float, tolerance: float) -> bool:
