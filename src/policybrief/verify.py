@@ -34,7 +34,7 @@ class Note:
 class Problem:
     """A violation: what kind, on which page, the offending text and what to do."""
 
-    kind: str  # 'footnote-missing', 'footnote-orphan', 'footnote-duplicate', 'overflow', 'off-page'
+    kind: str  # footnote-missing|-misplaced|-duplicate|-orphan, overflow, off-page
     page: int
     text: str
     message: str
