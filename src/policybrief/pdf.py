@@ -267,12 +267,8 @@ def render_pdf(
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # process-wide: see the package docstring
     _subset_fonts_alike()
-<<<<<<< HEAD
+    weasyfix.install()  # footnotes deferred to a re-made page: see weasyfix.py
     with _render_cache() as kept:
-=======
-    weasyfix.install()  # keep footnotes deferred to a re-made page (issue 14)
-    with _warm() as warm:
->>>>>>> d8ceb2d (weasyfix: also keep the page of footnotes deferred from a reused last page; install it in render_pdf (only the analyst PDF changes); verifier: inline footnote bodies, split bodies)
         said: list[str] = []  # what WeasyPrint said of the stylesheets when it parsed them
         sheets = [kept.sheet(sheet, config, said, label)
                   for sheet in (Stylesheet("bundled fonts", font_css()), stylesheet)
