@@ -42,6 +42,7 @@ from .pdf import Attachment
 from .pdf import session as render_session
 from .render import load_stylesheet, render_html
 from .templating import make_environment
+from .verify import LayoutRules
 from .weasy import import_weasyprint
 from .workers import run_jobs
 
@@ -176,9 +177,17 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
         html, config, label=label, archival=job.archival, as_of=brief.as_of,
         stylesheet=load_stylesheet(env, curated.audience.stylesheet),
         attachments=evidence_files(project, curated, claimed) if job.archival else (),
+        layout=LayoutRules(
+            min_last_page_lines=curated.audience.min_last_page_lines,
+            # The numbered paragraphs of a claim map that can be the brief's claims.json
+            # (output.preferred_claims: a target citing in footnotes) must be printed.
+            paragraphs=tuple(sorted({n for c in claimed["claims"] for n in c["paragraphs"]}))
+            if curated.audience.citations == "footnotes" else (),
+        ),
     )
     for warning in rendered.warnings:
         log.warning("%s: WeasyPrint: %s", label, warning)
+    log.info("%s: layout checked: %s", label, rendered.checked)
     check_budget(label, curated, rendered.pages, config.strict)
     return Target(job.brief_id, job.audience, rendered, claimed,
                   time.perf_counter() - started)

@@ -40,6 +40,9 @@ class Audience:
     # The print styles, a file found like a template; parsed once per process and applied
     # as the user-level stylesheet: any rule in the template's own <style> wins over it.
     stylesheet: str = "brief.css"  # "" for none
+    # A last page with fewer lines (footnotes included) fails the build: a page the
+    # reader turns to for a line or two. 0 allows any.
+    min_last_page_lines: int = 3
 
 
 DEFAULT_AUDIENCES: dict[str, Audience] = {
@@ -175,6 +178,7 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
         ),
         "allow_untranslated": (lambda v: isinstance(v, bool), "true or false"),
         "archival": (lambda v: isinstance(v, bool), "true or false"),
+        "min_last_page_lines": (lambda v: type(v) is int and v >= 0, "a whole number, 0 or more"),
         "stylesheet": (
             lambda v: isinstance(v, str) and (v == "" or v.endswith(".css")),
             'a name ending .css, or "" for none',

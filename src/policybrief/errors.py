@@ -138,6 +138,12 @@ class RenderError(BriefError):
     exit_code = EXIT_RENDER
 
 
+class LayoutError(RenderError):
+    """Raised by pdf.py when the laid-out pages fail verify.check_layout: a footnote lost,
+    text past the margin, a near-empty last page, a heading ending a page, contents or a
+    numbered paragraph that do not match."""
+
+
 class MergeError(BriefError):
     """Raised by merge.py when build folders cannot be merged: a folder without a
     manifest, shards of different versions or sharing a target, a listed file missing

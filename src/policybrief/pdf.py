@@ -24,11 +24,12 @@ from typing import Any
 from . import weasyfix
 from .config import Config
 from .css import NO_STYLESHEET, Stylesheet, check_css
-from .errors import BriefError, RenderError
+from .errors import BriefError, LayoutError, RenderError
 from .fetch import allowed_roots, make_fetcher, raise_refusals
 from .fonts import font_css
 from .htmlcheck import check_html
 from .output import signals_held
+from .verify import NO_RULES, LayoutRules, check_layout, failed_layout
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Rendered:
     pdf: bytes
     pages: int
     warnings: list[str]
+    checked: str = ""  # what verify.check_layout checked (shown with -v)
 
 
 # Tables WeasyPrint's own HarfBuzz subsetting drops: the PDF needs none of them.
@@ -249,11 +251,11 @@ MAX_IMAGE_PIXELS = 25_000_000  # a full A4 page at 400 dpi is 15.5 million pixel
 def render_pdf(
     html: str, config: Config, *, label: str, stylesheet: Stylesheet = NO_STYLESHEET,
     archival: bool = False, attachments: tuple[Attachment, ...] = (),
-    as_of: dt.date | None = None,
+    as_of: dt.date | None = None, layout: LayoutRules = NO_RULES,
 ) -> Rendered:
     """Lay out and write the PDF in memory (PDF/UA-1, or PDF/A-3a when archival), with
-    the stylesheet under the HTML's own; raise if a resource was refused or, in strict
-    mode, if WeasyPrint warned."""
+    the stylesheet under the HTML's own; raise if a resource was refused, if the pages
+    fail verify.check_layout, or, in strict mode, if WeasyPrint warned."""
     from PIL import Image
     from weasyprint import HTML
     from weasyprint import Attachment as PdfAttachment
@@ -280,6 +282,9 @@ def render_pdf(
                 document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
                     stylesheets=sheets, font_config=kept.fonts,
                 )
+                checked = check_layout(document, layout)
+                if checked.problems:
+                    raise LayoutError(f"{label}: {failed_layout(checked.problems)}")
                 # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
                 # for archival files (which need one), the brief's as-of date.
                 moment = source_date(config.source_date_epoch, as_of if archival else None)
@@ -297,6 +302,10 @@ def render_pdf(
                 pdf = document.write_pdf(
                     pdf_variant=PDF_A if archival else PDF_UA, attachments=files
                 )
+            except LayoutError:
+                if refused or unsafe:  # a refused resource is what went wrong
+                    raise_refusals(label, refused, unsafe)
+                raise
             except BriefError:  # a refused fetch: as it is
                 raise
             except Exception as exc:
@@ -308,7 +317,7 @@ def render_pdf(
             f"{label}: WeasyPrint warned (--strict): " + "; ".join(messages)
         )
     return Rendered(with_stylesheet(html, stylesheet), bytes(pdf or b""),
-                    len(document.pages), messages)
+                    len(document.pages), messages, checked.summary)
 
 
 def with_stylesheet(html: str, stylesheet: Stylesheet) -> str:

@@ -40,6 +40,8 @@ def timeline_svg(
     description = "; ".join(f"{when}: {event.label}" for _, event, when in rows)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg" role="img" '
+        # never wider than its column, with or without the audience's stylesheet
+        'style="max-width: 100%" '
         f'viewBox="0 0 {WIDTH:g} {height:.1f}" width="{WIDTH:g}mm" height="{height:.1f}mm" '
         f'font-family="{font}" font-size="2.75" fill="{colour["ink"]}" '
         f'aria-labelledby="timeline-title timeline-desc">',

@@ -1,7 +1,14 @@
-"""Checks on a laid-out WeasyPrint document: that nothing was lost and nothing runs off
-the page (issue 14). Works on the box tree WeasyPrint keeps after layout
-(`Document.pages[i]._page_box`), not on the PDF. A prototype: not yet wired into the
-build; pdf.py (which owns the Document) is the intended caller.
+"""Checks on a laid-out WeasyPrint document, before it is written: that nothing was lost
+and nothing runs off the page. Works on the box tree WeasyPrint keeps after layout
+(`Document.pages[i]._page_box`), not on the PDF; pdf.render_pdf (which owns the
+Document) calls check_layout for every target, with the audience's LayoutRules.
+
+The checks: every footnote call has one body, on its page or the next, and no body
+lacks a call; no line, inline box or image crosses the content area's side edges and no
+box lies outside the page; the last page is not near-empty (Audience.min_last_page_lines)
+and no heading ends a page; the contents' page numbers are the pages their targets are
+on, with a bookmark of the same words there; every numbered paragraph of the claim map
+is printed, with a citation.
 
 Footnotes as WeasyPrint 70 represents them: the call is an inline box with a
 `footnote` attribute (the footnote's original box; element_tag ends with
@@ -20,6 +27,40 @@ from typing import Any
 
 TOLERANCE = 0.5  # CSS px: rounding in line layout stays well under this
 
+# What the user can do about each kind of problem (the message says what is wrong).
+REMEDIES = {
+    "footnote-missing": "shorten the text before it, or move the paragraph, so that the "
+                        "footnote fits on its page; report the document to us",
+    "footnote-misplaced": "shorten the text before it so that the footnote fits nearer",
+    "footnote-duplicate": "report the document to us (a layout engine fault)",
+    "footnote-orphan": "check the template: a footnote body without its call",
+    "overflow": "let the text wrap (no `white-space: nowrap` on long text), or make the "
+                "image or box narrower",
+    "off-page": "check the template's and stylesheet's positions, margins and widths",
+    "near-empty": "shorten the brief a little, or lower the audience's "
+                  "min_last_page_lines in policybrief.toml",
+    "heading-last": "give the heading `break-after: avoid` in the stylesheet, or shorten "
+                    "the section before it",
+    "contents-page": "check the template's contents: a link printing a page number "
+                     "(target-counter) that is not its target's",
+    "bookmark": "give the heading the same words as its contents entry, and a "
+                "bookmark-level in the stylesheet",
+    "paragraph": "check the template: it must print every numbered paragraph (the "
+                 "claim map lists it) with its citation",
+}
+
+
+@dataclass(frozen=True)
+class LayoutRules:
+    """What check_layout holds a target to, beyond what every target must pass: from
+    its audience (min_last_page_lines) and its claim map (the numbered paragraphs)."""
+
+    min_last_page_lines: int = 0  # 0: any last page will do
+    paragraphs: tuple[str, ...] = ()  # "1.2": each must be printed, with a citation
+
+
+NO_RULES = LayoutRules()
+
 
 @dataclass(frozen=True)
 class Note:
@@ -34,7 +75,7 @@ class Note:
 class Problem:
     """A violation: what kind, on which page, the offending text and what to do."""
 
-    kind: str  # footnote-missing|-misplaced|-duplicate|-orphan, overflow, off-page
+    kind: str  # a key of REMEDIES
     page: int
     text: str
     message: str
@@ -164,7 +205,7 @@ def overflows(document: Any, tolerance: float = TOLERANCE) -> list[Problem]:
                 for box in _walk(line):
                     if box is line or not isinstance(
                         box, (boxes.InlineLevelBox, boxes.TextBox)
-                    ):
+                    ) or not _text(box, 2):  # images: reported below, as images
                         continue
                     end = box.position_x + box.margin_width()
                     if end > right + tolerance or box.position_x < left - tolerance:
@@ -180,10 +221,17 @@ def overflows(document: Any, tolerance: float = TOLERANCE) -> list[Problem]:
                 if isinstance(box, boxes.ReplacedBox) and not _inside(
                         box, left, right, tolerance):
                     problems.append(Problem(
-                        "overflow", number, getattr(box, "element_tag", "image"),
+                        "overflow", number, _image_name(box),
                         f"an image on page {number} runs past the content area"))
             problems.extend(_outside_page(top, page_box, number, tolerance))
     return _dedupe(problems)
+
+
+def _image_name(box: Any) -> str:
+    """An image as the author knows it: its alt text, file or kind (svg, img)."""
+    element = getattr(box, "element", None)
+    named = element is not None and (element.get("alt") or element.get("src"))
+    return named or str(getattr(box, "element_tag", "image")).rpartition("}")[2]
 
 
 def _outside_page(top: Any, page_box: Any, number: int, tolerance: float) -> list[Problem]:
@@ -222,6 +270,199 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
 
 
-def verify(document: Any, tolerance: float = TOLERANCE) -> list[Problem]:
-    """Every problem found in a laid-out document: footnotes, then overflow."""
-    return footnotes(document).problems + overflows(document, tolerance)
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _flow_lines(root: Any) -> list[tuple[Any, list[Any]]]:
+    """The line boxes of a page's main flow (not its footnotes or margins), each with the
+    boxes above it, in order down the page."""
+    from weasyprint.formatting_structure import boxes
+
+    found: list[tuple[Any, list[Any]]] = []
+
+    def visit(box: Any, above: list[Any]) -> None:
+        if isinstance(box, boxes.LineBox):
+            found.append((box, above))
+            return
+        for child in getattr(box, "children", None) or ():
+            visit(child, [*above, box])
+
+    visit(root, [])
+    return found
+
+
+def _last_page(document: Any, minimum: int) -> list[Problem]:
+    """A last page with fewer than `minimum` lines (footnotes included) after a page of
+    more: a near-empty page the reader turns to for one line."""
+    from weasyprint.formatting_structure import boxes
+
+    if minimum <= 0 or len(document.pages) < 2:
+        return []
+    root, areas, _ = _page_parts(document.pages[-1])
+    lines = [b for top in (root, *areas) for b in _walk(top) if isinstance(b, boxes.LineBox)
+             and _text(b, 2)]
+    if len(lines) >= minimum:
+        return []
+    number = len(document.pages)
+    text = " / ".join(_text(line, 40) for line in lines)
+    return [Problem("near-empty", number, text,
+                    f"the last page, {number}, holds {len(lines)} line"
+                    f"{'' if len(lines) == 1 else 's'} (min_last_page_lines = {minimum})")]
+
+
+def _headings_last(document: Any) -> list[Problem]:
+    """A heading that is the last thing in the flow of a page other than the last."""
+    problems = []
+    for number, page in enumerate(document.pages[:-1], start=1):
+        root, _, _ = _page_parts(page)
+        lines = _flow_lines(root)
+        if not lines:
+            continue
+        line, above = max(lines, key=lambda item: item[0].position_y + item[0].height)
+        heading = next((b for b in reversed(above)
+                        if getattr(b, "element_tag", "") in _HEADINGS), None)
+        if heading is not None:
+            problems.append(Problem(
+                "heading-last", number, _text(heading),
+                f"the heading “{_text(heading, 40)}” is the last thing on page {number}, "
+                "its text on the next"))
+    return problems
+
+
+def _page_of_anchors(document: Any) -> dict[str, int]:
+    pages: dict[str, int] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for name in page.anchors:
+            pages.setdefault(name, number)
+    return pages
+
+
+def _contents(document: Any) -> list[Problem]:
+    """Links in a <nav> (the contents) that print a page number: the number must be the
+    page of the link's target, and that page must hold a bookmark of the entry's words."""
+    anchors = _page_of_anchors(document)
+    bookmarks = {(" ".join(label.split()), number)
+                 for number, page in enumerate(document.pages, start=1)
+                 for _, label, _, _ in page.bookmarks}
+    problems = []
+    for number, page in enumerate(document.pages, start=1):
+        root, _, _ = _page_parts(page)
+        for link in _links_in_nav(root):
+            target = link.element.get("href", "")[1:]
+            words = _text(link, 200)
+            printed = re.search(r"(\d+)\s*$", words)
+            if printed is None or target not in anchors:
+                continue
+            entry = re.sub(r"[\s.\u2026]*\d+\s*$", "", words)
+            if int(printed.group(1)) != anchors[target]:
+                problems.append(Problem(
+                    "contents-page", number, entry,
+                    f"the contents give page {printed.group(1)} for “{entry}”, which is "
+                    f"on page {anchors[target]}"))
+            elif (entry, anchors[target]) not in bookmarks:
+                problems.append(Problem(
+                    "bookmark", number, entry,
+                    f"the contents entry “{entry}” has no bookmark of the same words on "
+                    f"page {anchors[target]}"))
+    return problems
+
+
+def _links_in_nav(root: Any) -> Iterator[Any]:
+    """The boxes of internal links inside a <nav> element."""
+
+    def visit(box: Any, above: list[Any]) -> Iterator[Any]:
+        element = getattr(box, "element", None)
+        if (getattr(box, "element_tag", "") == "a" and element is not None
+                and element.get("href", "").startswith("#")
+                and any(getattr(b, "element_tag", "") == "nav" for b in above)):
+            yield box
+            return
+        for child in getattr(box, "children", None) or ():
+            yield from visit(child, [*above, box])
+
+    yield from visit(root, [])
+
+
+def _paragraphs(document: Any, expected: tuple[str, ...]) -> list[Problem]:
+    """Every numbered paragraph of the claim map printed on some page, in a block (the
+    element of the nearest block box around the number: an anonymous box has its
+    parent's) that holds a citation on one of the pages it spans: a footnote call, an
+    in-text citation (.cite) or an endnote number (.endref)."""
+    from weasyprint.formatting_structure import boxes
+
+    if not expected:
+        return []
+    wanted = set(expected)
+    blocks: dict[str, Any] = {}  # paragraph number -> the element of its block
+    for page in document.pages:
+        root, _, _ = _page_parts(page)
+        for line, above in _flow_lines(root):
+            for box in _walk(line):
+                text = (getattr(box, "text", "") or "").strip()
+                if text in wanted and text not in blocks:
+                    block = next((b for b in reversed(above)
+                                  if isinstance(b, boxes.BlockBox)), root)
+                    blocks[text] = block.element
+    elements = {id(e) for e in blocks.values()}
+    citing = {id(box.element) for page in document.pages for box in _walk(page._page_box)
+              if id(getattr(box, "element", None)) in elements and _cites(box)}
+    return [Problem("paragraph", 0, number,
+                    f"paragraph {number} of the claim map is "
+                    + ("printed without a citation" if number in blocks
+                       else "printed on no page"))
+            for number in expected if id(blocks.get(number)) not in citing]
+
+
+def _cites(block: Any) -> bool:
+    for box in _walk(block):
+        if getattr(box, "footnote", None) is not None:
+            return True
+        element = getattr(box, "element", None)
+        classes = (element.get("class", "") if element is not None else "").split()
+        if {"cite", "endref", "footnote"} & set(classes):  # "footnote": not floated
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What check_layout found: the problems, and a line for `-v` saying what it checked."""
+
+    problems: tuple[Problem, ...]
+    summary: str
+
+
+def check_layout(document: Any, rules: LayoutRules = NO_RULES,
+                 tolerance: float = TOLERANCE) -> Layout:
+    """Every check of the module docstring on a laid-out document."""
+    notes = footnotes(document)
+    problems = (notes.problems + overflows(document, tolerance)
+                + _last_page(document, rules.min_last_page_lines)
+                + _headings_last(document) + _contents(document)
+                + _paragraphs(document, rules.paragraphs))
+    contents = sum(1 for page in document.pages
+                   for _ in _links_in_nav(_page_parts(page)[0]))
+    pages = len(document.pages)
+    summary = (f"{pages} page{'' if pages == 1 else 's'}, {len(notes.calls)} footnote calls and "
+               f"{len(notes.bodies)} bodies, {contents} contents entries, "
+               f"{len(rules.paragraphs)} numbered paragraphs checked; "
+               f"{len(problems)} problem{'' if len(problems) == 1 else 's'}")
+    return Layout(tuple(problems), summary)
+
+
+def describe(problem: Problem) -> str:
+    """A problem as the build reports it: page, what is wrong, the words, the remedy."""
+    where = f"page {problem.page}: " if problem.page else ""
+    return f"{where}{problem.message} (at “{problem.text}”); {REMEDIES[problem.kind]}"
+
+
+SHOWN = 5  # problems a failed target lists; the count says how many more
+
+
+def failed_layout(problems: tuple[Problem, ...]) -> str:
+    """The message of a target whose pages failed: how many checks, the first few."""
+    listed = "; ".join(describe(p) for p in problems[:SHOWN])
+    more = len(problems) - SHOWN
+    return (f"the laid-out pages fail {len(problems)} check"
+            f"{'' if len(problems) == 1 else 's'}: {listed}"
+            + (f"; and {more} more of the same kinds" if more > 0 else ""))
