@@ -530,6 +530,10 @@ def test_ordinary_template_arithmetic_still_works(
           "<p>{{ 6 * 7 }} {{ 2 ** 10 }} {{ 'ab' * 3 }} {{ [1] + [2] }} {{ '%05.1f' % 3.14159 }} "
           "{{ '{:,}'.format(10**12) }} {{ (10**10)|string }} {{ 'x'|center(9) }}|"
           "{{ nope|default('d') }} {{ brief.title|wordwrap(10) }}</p>\n")
+    # A template that prints no numbered paragraphs: cite as sources, so that the claim
+    # map does not promise paragraphs (verify.py checks a footnoted one is printed).
+    config = project / "policybrief.toml"
+    config.write_text(config.read_text() + '\n[audiences.analyst]\ncitations = "sources"\n')
     result = run("build", "-a", "analyst", "--project", project)
     assert result.exit_code == 0, result.output
     assert (

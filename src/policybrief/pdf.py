@@ -283,8 +283,6 @@ def render_pdf(
                     stylesheets=sheets, font_config=kept.fonts,
                 )
                 checked = check_layout(document, layout)
-                if checked.problems:
-                    raise LayoutError(f"{label}: {failed_layout(checked.problems)}")
                 # No wall-clock time in the output: a date comes from SOURCE_DATE_EPOCH or,
                 # for archival files (which need one), the brief's as-of date.
                 moment = source_date(config.source_date_epoch, as_of if archival else None)
@@ -302,16 +300,14 @@ def render_pdf(
                 pdf = document.write_pdf(
                     pdf_variant=PDF_A if archival else PDF_UA, attachments=files
                 )
-            except LayoutError:
-                if refused or unsafe:  # a refused resource is what went wrong
-                    raise_refusals(label, refused, unsafe)
-                raise
             except BriefError:  # a refused fetch: as it is
                 raise
             except Exception as exc:
                 problem = str(exc) or type(exc).__name__  # some (OverflowError...) say nothing
                 raise RenderError(f"{label}: WeasyPrint failed: {problem}") from exc
-    raise_refusals(label, refused, unsafe)
+    raise_refusals(label, refused, unsafe)  # a refused resource first: it is the cause
+    if checked.problems:
+        raise LayoutError(f"{label}: {failed_layout(checked.problems)}")
     if config.strict and messages:
         raise RenderError(
             f"{label}: WeasyPrint warned (--strict): " + "; ".join(messages)

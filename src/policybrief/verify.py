@@ -38,15 +38,16 @@ REMEDIES = {
                 "image or box narrower",
     "off-page": "check the template's and stylesheet's positions, margins and widths",
     "near-empty": "shorten the brief a little, or lower the audience's "
-                  "min_last_page_lines in policybrief.toml",
+                  "min_last_page_lines setting (0 allows any last page)",
     "heading-last": "give the heading `break-after: avoid` in the stylesheet, or shorten "
                     "the section before it",
     "contents-page": "check the template's contents: a link printing a page number "
                      "(target-counter) that is not its target's",
     "bookmark": "give the heading the same words as its contents entry, and a "
                 "bookmark-level in the stylesheet",
-    "paragraph": "check the template: it must print every numbered paragraph (the "
-                 "claim map lists it) with its citation",
+    "paragraph": "print every numbered paragraph the claim map lists, with its "
+                 "citation, in the template; or have the audience cite in endnotes or "
+                 "sources (`citations`), whose claim maps are not the brief's claims.json",
 }
 
 
@@ -213,8 +214,7 @@ def overflows(document: Any, tolerance: float = TOLERANCE) -> list[Problem]:
                         by = end - right if side == "right" else left - box.position_x
                         problems.append(Problem(
                             "overflow", number, _text(line),
-                            f"a line on page {number} runs {by:.1f} px past the {side} "
-                            f"margin at “{_text(box, 40)}”"))
+                            f"a line runs {by:.1f} px past the {side} margin"))
                         break  # one report per line
         for top in (root, *areas, *margins):
             for box in _walk(top):
@@ -222,7 +222,7 @@ def overflows(document: Any, tolerance: float = TOLERANCE) -> list[Problem]:
                         box, left, right, tolerance):
                     problems.append(Problem(
                         "overflow", number, _image_name(box),
-                        f"an image on page {number} runs past the content area"))
+                        "an image runs past the content area"))
             problems.extend(_outside_page(top, page_box, number, tolerance))
     return _dedupe(problems)
 
@@ -244,7 +244,7 @@ def _outside_page(top: Any, page_box: Any, number: int, tolerance: float) -> lis
         if _off_page(box, page_box, tolerance):
             found.append(Problem(
                 "off-page", number, _text(box) or box.element_tag,
-                f"a box on page {number} lies partly outside the page"))
+                "a box lies partly outside the page"))
             continue
         stack.extend(reversed(getattr(box, "children", None) or ()))
     return found
@@ -301,13 +301,17 @@ def _last_page(document: Any, minimum: int) -> list[Problem]:
     root, areas, _ = _page_parts(document.pages[-1])
     lines = [b for top in (root, *areas) for b in _walk(top) if isinstance(b, boxes.LineBox)
              and _text(b, 2)]
-    if len(lines) >= minimum:
+    # A line is a row of text: a list marker beside its item, or the cells of a table
+    # row, are on one line, not several.
+    rows = sorted({round(b.position_y) for b in lines})
+    if len(rows) >= minimum:
         return []
     number = len(document.pages)
-    text = " / ".join(_text(line, 40) for line in lines)
+    lines.sort(key=lambda b: (b.position_y, b.position_x))
+    text = _text(lines[0], 40) + (f" … {_text(lines[-1], 40)}" if len(lines) > 1 else "")
     return [Problem("near-empty", number, text,
-                    f"the last page, {number}, holds {len(lines)} line"
-                    f"{'' if len(lines) == 1 else 's'} (min_last_page_lines = {minimum})")]
+                    f"the last page holds {len(rows)} line"
+                    f"{'' if len(rows) == 1 else 's'} (min_last_page_lines = {minimum})")]
 
 
 def _headings_last(document: Any) -> list[Problem]:
@@ -324,8 +328,7 @@ def _headings_last(document: Any) -> list[Problem]:
         if heading is not None:
             problems.append(Problem(
                 "heading-last", number, _text(heading),
-                f"the heading “{_text(heading, 40)}” is the last thing on page {number}, "
-                "its text on the next"))
+                "a heading is the last thing on the page, its text on the next"))
     return problems
 
 
