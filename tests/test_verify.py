@@ -72,7 +72,7 @@ def test_a_near_empty_last_page_fails() -> None:
     problem = _one(EIGHT_LINES + "<p>The lonely last line</p>", rules)
     assert (problem.kind, problem.page, problem.text) == ("near-empty", 2,
                                                           "The lonely last line")
-    assert problem.message == "the last page, 2, holds 1 line (min_last_page_lines = 2)"
+    assert problem.message == "the last page holds 1 line (min_last_page_lines = 2)"
     assert "min_last_page_lines" in verify.describe(problem)
     assert _problems(EIGHT_LINES + "<p>The last line<br>and one more</p>", rules) == []
     assert _problems(EIGHT_LINES + "<p>The lonely last line</p>") == []  # 0: any will do
@@ -87,8 +87,7 @@ def test_a_heading_ending_a_page_fails() -> None:
     problem = _one(STRANDED.format('style="break-before: page"'))
     assert (problem.kind, problem.page, problem.text) == ("heading-last", 1,
                                                           "A stranded heading")
-    assert problem.message == ("the heading “A stranded heading” is the last thing on page "
-                               "1, its text on the next")
+    assert problem.message == "a heading is the last thing on the page, its text on the next"
     assert _problems(STRANDED.format("")) == []  # heading and text together on page 1
 
 
@@ -133,16 +132,26 @@ PARAGRAPH = '<div class="para"><span class="pnum">{}</span><p>A claim{}</p></div
 NUMBERED = verify.LayoutRules(paragraphs=("1.1",))
 
 
-@pytest.mark.parametrize(("number", "cite", "says"), [
-    ("", '<span class="fn">A source.</span>', "printed on no page"),
-    ("1.1", "", "printed without a citation"),
+@pytest.mark.parametrize(("number", "cite", "page", "says"), [
+    ("", '<span class="fn">A source.</span>', 0, "printed on no page"),
+    ("1.1", "", 1, "printed without a citation"),  # the page where the number is
 ])
-def test_a_numbered_paragraph_missing_or_uncited_fails(number: str, cite: str,
+def test_a_numbered_paragraph_missing_or_uncited_fails(number: str, cite: str, page: int,
                                                        says: str) -> None:
     problem = _one(PARAGRAPH.format(number, cite), NUMBERED)
-    assert (problem.kind, problem.page, problem.text) == ("paragraph", 0, "1.1")
+    assert (problem.kind, problem.page, problem.text) == ("paragraph", page, "1.1")
     assert problem.message == f"paragraph 1.1 of the claim map is {says}"
-    assert verify.describe(problem).startswith("paragraph 1.1")  # no page: it has none
+    assert verify.describe(problem).startswith(f"page {page}: " if page else "paragraph 1.1")
+
+
+def test_a_numbered_paragraph_cited_somewhere_passes_though_printed_twice() -> None:
+    """An annex may print the number again, where nothing cites it: the paragraph
+    itself is what must cite."""
+    annex = '<table><tr><td class="para-ref">1.1</td><td>claim</td></tr></table>'
+    cited = PARAGRAPH.format("1.1", '<span class="fn">A source.</span>')
+    assert _problems(annex + cited, NUMBERED) == []  # the annex first, on the page
+    assert _one(PARAGRAPH.format("", "") + annex, NUMBERED).message.endswith(
+        "printed without a citation")
     fixed = PARAGRAPH.format("1.1", '<span class="fn">A source.</span>')
     assert _problems(fixed, NUMBERED) == []
     for citing in ('<span class="cite">(Author 2024)</span>', '<sup class="endref">1</sup>'):
@@ -153,7 +162,7 @@ def test_a_box_outside_the_page_fails() -> None:
     box = '<div style="position: absolute; left: 0; top: {}">Above the page</div>'
     problem = _one("<p>Words</p>" + box.format("-30px"))  # 10 px above the sheet
     assert (problem.kind, problem.page, problem.text) == ("off-page", 1, "Above the page")
-    assert problem.message == "a box on page 1 lies partly outside the page"
+    assert problem.message == "a box lies partly outside the page"
     assert _problems("<p>Words</p>" + box.format("10px")) == []
 
 
@@ -165,7 +174,7 @@ IMAGE = ('<p><img alt="The wide chart" style="width: {}; height: 10px" '
 def test_an_image_wider_than_its_column_fails() -> None:
     problem = _one(IMAGE.format("270px"))  # the column is 260 px, the sheet 300 px
     assert (problem.kind, problem.page, problem.text) == ("overflow", 1, "The wide chart")
-    assert problem.message == "an image on page 1 runs past the content area"
+    assert problem.message == "an image runs past the content area"
     assert _problems(IMAGE.format("260px")) == []
 
 
@@ -173,8 +182,7 @@ def test_text_past_the_margin_fails_with_its_words() -> None:
     run = "an unbreakable run of words that is far too long, here"  # 268 px, on its own line
     problem = _one(f"<p>Words then <span style='white-space: nowrap'>{run}</span></p>")
     assert (problem.kind, problem.page, problem.text) == ("overflow", 1, run)
-    assert problem.message == ("a line on page 1 runs 8.2 px past the right margin at "
-                               "“an unbreakable run of words that is far…”")
+    assert problem.message == "a line runs 8.2 px past the right margin"
     assert _problems(f"<p>Words then {run}</p>") == []
 
 

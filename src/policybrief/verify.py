@@ -396,24 +396,29 @@ def _paragraphs(document: Any, expected: tuple[str, ...]) -> list[Problem]:
     if not expected:
         return []
     wanted = set(expected)
-    blocks: dict[str, Any] = {}  # paragraph number -> the element of its block
-    for page in document.pages:
+    found: dict[str, list[tuple[int, Any]]] = {}  # number -> (page, element of its block)
+    for number, page in enumerate(document.pages, start=1):
         root, _, _ = _page_parts(page)
         for line, above in _flow_lines(root):
             for box in _walk(line):
                 text = (getattr(box, "text", "") or "").strip()
-                if text in wanted and text not in blocks:
+                if text in wanted:
                     block = next((b for b in reversed(above)
                                   if isinstance(b, boxes.BlockBox)), root)
-                    blocks[text] = block.element
-    elements = {id(e) for e in blocks.values()}
+                    found.setdefault(text, []).append((number, block.element))
+    elements = {id(e) for places in found.values() for _, e in places}
     citing = {id(box.element) for page in document.pages for box in _walk(page._page_box)
               if id(getattr(box, "element", None)) in elements and _cites(box)}
-    return [Problem("paragraph", 0, number,
-                    f"paragraph {number} of the claim map is "
-                    + ("printed without a citation" if number in blocks
-                       else "printed on no page"))
-            for number in expected if id(blocks.get(number)) not in citing]
+    problems = []
+    for number in expected:
+        places = found.get(number, [])
+        if any(id(element) in citing for _, element in places):
+            continue  # printed where it is cited (an annex may print it too)
+        problems.append(Problem(
+            "paragraph", places[0][0] if places else 0, number,
+            f"paragraph {number} of the claim map is "
+            + ("printed without a citation" if places else "printed on no page")))
+    return problems
 
 
 def _cites(block: Any) -> bool:
