@@ -397,7 +397,7 @@ def _paragraphs(document: Any, expected: tuple[str, ...]) -> list[Problem]:
         return []
     wanted = set(expected)
     found: dict[str, list[tuple[int, Any]]] = {}  # number -> (page, element of its block)
-    for number, page in enumerate(document.pages, start=1):
+    for page_number, page in enumerate(document.pages, start=1):
         root, _, _ = _page_parts(page)
         for line, above in _flow_lines(root):
             for box in _walk(line):
@@ -405,18 +405,18 @@ def _paragraphs(document: Any, expected: tuple[str, ...]) -> list[Problem]:
                 if text in wanted:
                     block = next((b for b in reversed(above)
                                   if isinstance(b, boxes.BlockBox)), root)
-                    found.setdefault(text, []).append((number, block.element))
+                    found.setdefault(text, []).append((page_number, block.element))
     elements = {id(e) for places in found.values() for _, e in places}
     citing = {id(box.element) for page in document.pages for box in _walk(page._page_box)
               if id(getattr(box, "element", None)) in elements and _cites(box)}
     problems = []
-    for number in expected:
-        places = found.get(number, [])
+    for paragraph in expected:
+        places = found.get(paragraph, [])
         if any(id(element) in citing for _, element in places):
             continue  # printed where it is cited (an annex may print it too)
         problems.append(Problem(
-            "paragraph", places[0][0] if places else 0, number,
-            f"paragraph {number} of the claim map is "
+            "paragraph", places[0][0] if places else 0, paragraph,
+            f"paragraph {paragraph} of the claim map is "
             + ("printed without a citation" if places else "printed on no page")))
     return problems
 
