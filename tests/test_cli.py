@@ -145,3 +145,32 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert "Error: no policybrief project found" in result.stderr
+
+
+def test_audience_the_brief_does_not_list_is_usage_error(
+    run: Callable[..., Result], project: Path
+) -> None:
+    result = run("build", "-a", "talking-points", "--project", project)
+    assert result.exit_code == 2, result.output
+    assert ("nothing to build: no selected brief lists audience talking-points "
+            "(river-talks lists analyst); pick an audience the brief lists, or add it to "
+            "`audiences:` in briefs/river-talks.yaml") in result.stderr
+    assert not (project / "build").exists()
+
+
+def test_unknown_audience_suggests_the_closest(run: Callable[..., Result], project: Path) -> None:
+    result = run("build", "-a", "executiv", "--project", project)
+    assert result.exit_code == 2, result.output
+    assert ("unknown audience 'executiv' (did you mean 'executive'?); "
+            "audiences: analyst, executive, talking-points") in result.stderr
+
+
+def test_empty_shard_is_a_note(run: Callable[..., Result], project: Path) -> None:
+    for _ in range(2):  # the second run replays the first (fastpath), note and all
+        result = run("build", "--shard", "2/2", "--project", project)
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ""
+        assert result.stderr == (
+            "warning: shard 2/2 has no targets: the selection has 1 target, and shard K of "
+            "N takes every N-th from the K-th; nothing was built\n")
+    assert not (project / "build" / "river-talks").exists()

@@ -13,7 +13,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from .cite import format_citations, style_path
 from .claims import claim_map
 from .config import Config
 from .curate import CuratedBrief, curate
-from .errors import RenderError, UsageError
+from .errors import RenderError, UsageError, closest
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
 from .inputs import target_files
 from .jobs import Failure, Job, Target
@@ -62,8 +62,26 @@ def _select(project: Project, brief_ids: tuple[str, ...]) -> list[str]:
     unknown = [b for b in brief_ids if b not in project.briefs]
     if unknown:
         known = ", ".join(sorted(project.briefs)) or "none"
-        raise UsageError(f"unknown brief {unknown[0]!r}; briefs in this project: {known}")
+        raise UsageError(f"unknown brief {unknown[0]!r}{_close(unknown[0], project.briefs)}; "
+                         f"briefs in this project: {known}")
     return list(brief_ids) or sorted(project.briefs)
+
+
+def _close(word: str, options: Iterable[str]) -> str:
+    """ "(did you mean 'x'?)" for the option closest to a misspelt name, or nothing."""
+    close = closest(word, options)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+def _none_selected(project: Project, brief_ids: list[str], audiences: tuple[str, ...]) -> str:
+    """Why no brief of the selection lists any of the audiences asked for."""
+    wanted = ", ".join(audiences)
+    lists = "; ".join(
+        f"{b} lists {', '.join(project.briefs[b].model.audiences)}" for b in brief_ids
+    ) or "the project has no briefs"
+    where = project.briefs[brief_ids[0]].doc.path if len(brief_ids) == 1 else "a brief's file"
+    return (f"nothing to build: no selected brief lists audience {wanted} ({lists}); "
+            f"pick an audience the brief lists, or add it to `audiences:` in {where}")
 
 
 def read_files(config: Config, project: Project, brief_id: str) -> dict[Path, str]:
@@ -110,10 +128,12 @@ def plan(
     unknown = [a for a in audiences if a not in config.audiences]
     if unknown:
         raise UsageError(
-            f"unknown audience {unknown[0]!r}; audiences: {', '.join(config.audiences)}"
+            f"unknown audience {unknown[0]!r}{_close(unknown[0], config.audiences)}; "
+            f"audiences: {', '.join(config.audiences)}"
         )
     jobs = []
-    for brief_id in _select(project, brief_ids):
+    selected = _select(project, brief_ids)
+    for brief_id in selected:
         read = read_files(config, project, brief_id)
         for name in project.briefs[brief_id].model.audiences:
             if audiences and name not in audiences:
@@ -121,8 +141,19 @@ def plan(
             archival = archival_all or config.audiences[name].archival
             jobs.append(Job(brief_id, name, archival,
                             input_digest(config, name, archival, read), tuple(read.items())))
+    if audiences and not jobs:  # a selection that can never match
+        raise UsageError(_none_selected(project, selected, audiences))
     k, n = shard
     return [job for i, job in enumerate(sorted(jobs, key=lambda j: j.label)) if i % n == k - 1]
+
+
+def shard_note(shard: tuple[int, int], selected: int) -> str:
+    """What an empty shard says (a note, not an error: with more shards than targets,
+    some shards are empty by arithmetic)."""
+    k, n = shard
+    return (f"shard {k}/{n} has no targets: the selection has {selected} "
+            f"target{'s' * (selected != 1)}, and shard K of N takes every N-th from the K-th; "
+            "nothing was built")
 
 
 def evidence_files(
@@ -217,6 +248,11 @@ def build(
     A fingerprint taken before the build is recorded if every target succeeded."""
     project, warnings = check_project(config)
     todo = plan(config, project, brief_ids, audiences, archival_all, shard)
+    notes = [str(p) for p in warnings]
+    if not todo and shard != (1, 1):
+        selected = len(plan(config, project, brief_ids, audiences, archival_all))
+        notes.append(shard_note(shard, selected))
+        log.warning("%s", notes[-1])
     with project_lock(config.root):
         confine(config.root, {config.build_dir, *(config.build_dir / j.brief_id for j in todo)})
         remove_stale_temporaries(config.build_dir)
@@ -236,7 +272,7 @@ def build(
         write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
                                         for t in built], succeeded=not failed)
         if fingerprint is not None and not failed:
-            fingerprint.record([j.label for j in todo], [str(p) for p in warnings],
+            fingerprint.record([j.label for j in todo], notes,
                                {path: sha for j in todo for path, sha in j.read})
     return BuildResult(built, unchanged, failed)
 

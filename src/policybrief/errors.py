@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,13 @@ def printable(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option a misspelt name most likely meant, if one is close (for "did you
+    mean ...?" in a message)."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 @dataclass(frozen=True, order=True)

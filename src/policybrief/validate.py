@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, closest
 from .load import Entry, Project, format_loc
 from .markdown import markdown_checker
 from .models import Brief
 
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else fallback
+    close = closest(word, options)
+    return f"did you mean {close!r}?" if close else fallback
 
 
 def _check_sources(project: Project) -> list[Problem]:
