@@ -105,6 +105,19 @@ def _problems(result: Result) -> list[str]:
             "sources/river-2024.yaml:6: container_title: unknown field; "
             "did you mean `container-title`?",
         ),
+        (  # suggestions come from the fields of the file read: `authors` is a brief's
+            "sources/river-2024.yaml",
+            "author:\n",
+            "authors:\n",
+            "sources/river-2024.yaml:3: authors: unknown field; did you mean `author`?",
+        ),
+        (  # ... and of the mapping read: `lead` is a brief section's, not a note's
+            "sources/river-2024.yaml",
+            '    locator: "para. 1"\n',
+            '    locator: "para. 1"\n    lead: Talks resumed.\n',
+            "sources/river-2024.yaml:18: notes[0].lead: unknown field; "
+            "remove it or check its spelling",
+        ),
         (
             "briefs/river-talks.yaml",
             "status: final",

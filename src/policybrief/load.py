@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from .config import Config
-from .errors import Problem, display_path
+from .errors import Problem, closest, display_path
 from .models import (
     SLUG,
     Brief,
@@ -86,13 +85,34 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def _remedy(error: ErrorDetails) -> str:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field's type holds (list[Note] -> [Note], Name | None -> [Name])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The field names a file of `model` may have in the mapping at loc (() for the
+    top level, ('notes', 0) for a note): a file's own fields, not another kind's. The
+    top level has no `id` (the file name gives it)."""
+    models = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        models = [inner for m in models for name, f in m.model_fields.items()
+                  if part in (name, f.alias) for inner in _models_in(f.annotation)]
+    names = {f.alias or name for m in models for name, f in m.model_fields.items()}
+    return sorted(names - ({"id"} if not loc else set()))
+
+
+def _remedy(error: ErrorDetails, model: type[BaseModel]) -> str:
     kind, name = error["type"], str(error["loc"][-1]) if error["loc"] else ""
     if kind == "missing":
         return f"add `{name}:`"
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
-        return f"did you mean `{close[0]}`?" if close else "remove it or check its spelling"
+        close = closest(name, _fields_at(model, tuple(error["loc"][:-1])))
+        return f"did you mean `{close}`?" if close else "remove it or check its spelling"
     if kind == "string_pattern_mismatch":
         pattern = str(error.get("ctx", {}).get("pattern", ""))
         if "/" in pattern:
@@ -194,9 +214,8 @@ def validate_document(doc: Document, model: type[M], **extra: Any) -> M | list[P
         problems = []
         for error in _without_union_branches(data, exc.errors()):
             loc = tuple(error["loc"])
-            problems.append(
-                Problem(doc.path, doc.line(loc), format_loc(loc), _message(error), _remedy(error))
-            )
+            problems.append(Problem(doc.path, doc.line(loc), format_loc(loc), _message(error),
+                                    _remedy(error, model)))
         return problems
 
 
