@@ -5,6 +5,7 @@ the file and the field, with exit 1, and nothing written."""
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +16,10 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, write
+from conftest import FIXTURES, REPO, write
 from policybrief import boundary, importer
 from policybrief.cli import cli
+from policybrief.config import SETTINGS
 from policybrief.errors import Problem
 from policybrief.yamlio import load_yaml
 
@@ -276,7 +278,7 @@ MINIMAL = (FIXTURES / "minimal" / "policybrief.toml").read_text(encoding="utf-8"
 SECTIONS = '[sections]\ncontext = "Context"\noptions = "Options"\n'
 DEEP_ARRAY = "[" * 10_000 + "]" * 10_000
 DEEP_TABLE = "{a = " * 10_000 + "1" + "}" * 10_000
-CONFIG = "policybrief.toml: policybrief.toml: "
+CONFIG = "policybrief.toml: "  # the file named once (the test checks it is not twice)
 # (key, the config's text, the message): every setting with a value of a wrong type.
 BAD_CONFIG = [
     ("paper", 'paper = ["A4"]\n' + SECTIONS, CONFIG + "paper: ['A4'] is not one of: A4, Letter"),
@@ -372,6 +374,55 @@ def test_settings_of_the_wrong_type(
     _no_traceback(result)
     assert result.exit_code == 1
     assert message in result.stderr, result.stderr
+    assert result.stderr.count(".toml: ") == 1, result.stderr
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("policybrief.toml", 'paper = "A4"\n',
+     "policybrief.toml: sections: must be a table of section keys to titles, e.g. the lines "
+     '[sections] and background = "Background" (in pyproject.toml the table is '
+     "[tool.policybrief.sections])"),
+    ("pyproject.toml", '[tool.policybrief]\npaper = "A4"\n',
+     "pyproject.toml [tool.policybrief]: sections: must be a table of section keys to titles, "
+     'e.g. the lines [tool.policybrief.sections] and background = "Background" (in a '
+     "policybrief.toml it is [sections])"),
+    # The README's pyproject.toml form pasted into policybrief.toml: said as it is.
+    ("policybrief.toml", '[tool.policybrief.sections]\ncontext = "Context"\n',
+     "policybrief.toml: [tool.policybrief...] tables belong in pyproject.toml; in "
+     "policybrief.toml the settings stand alone: write [sections] for "
+     "[tool.policybrief.sections], [audiences.NAME] for [tool.policybrief.audiences.NAME] "
+     "and put top-level keys (language = ...) above the first table"),
+])
+def test_sections_message_names_the_form_of_the_file(
+    run: Callable[..., Result], tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    write(tmp_path / "p" / name, text)
+    result = run("check", "--project", tmp_path / "p")
+    _no_traceback(result)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'p'}/{message}\n"
+
+
+def _readme_settings() -> list[str]:
+    """The README's two examples of the settings: pyproject.toml's, policybrief.toml's."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    return [b for b in blocks if re.match(r"(\[tool\.policybrief\]\n)?language = ", b)]
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", "policybrief.toml"])
+def test_readme_settings_in_both_forms_with_every_key(
+    run: Callable[..., Result], project: Path, name: str
+) -> None:
+    pyproject, own = _readme_settings()
+    text = pyproject if name == "pyproject.toml" else own
+    keys = re.findall(r"^(?:\[(?:tool\.policybrief\.)?)?([a-z_]+)\b", text, flags=re.M)
+    assert set(SETTINGS) <= set(keys), set(SETTINGS) - set(keys)
+    (project / "policybrief.toml").unlink()
+    sections = 'context = "Context"\noptions = "Options"\n'  # the minimal brief's keys
+    write(project / name, re.sub(r'background = .*\n.*\n', sections, text))
+    result = run("check", "--project", project)
+    assert result.exit_code == 0, result.output
 
 
 def test_pyproject_tool_table_of_the_wrong_type(

@@ -20,6 +20,9 @@ from .vocabulary import LANGUAGE, PRIORITIES
 CONFIG_FILES = ("policybrief.toml", "pyproject.toml")
 PAPER_SIZES = {"A4": "A4", "Letter": "letter"}
 CITATION_MODES = ("footnotes", "endnotes", "sources")
+# Every key of the settings table (README: the example shows each one).
+SETTINGS = ("language", "paper", "citation_style", "archive", "stale_after_days", "timeout",
+            "sections", "audiences")
 REQUIRABLE = ("recommendations", "lines_to_take", "questions", "do_not_say", "outlook_signposts")
 
 
@@ -243,54 +246,60 @@ def load_config(
     if project is not None and not project.is_dir():
         raise ConfigError(f"{project}: no such folder; pass --project an existing project folder")
     config_file, settings = find_project(project or Path.cwd())
-    where = f"{config_file.name} [tool.policybrief]"
-    if config_file.name == "policybrief.toml":
-        where = config_file.name
-
+    own_file = config_file.name == "policybrief.toml"
+    where = str(config_file) if own_file else f"{config_file} [tool.policybrief]"
+    if own_file and "tool" in settings:
+        raise ConfigError(
+            f"{where}: [tool.policybrief...] tables belong in pyproject.toml; in "
+            "policybrief.toml the settings stand alone: write [sections] for "
+            "[tool.policybrief.sections], [audiences.NAME] for [tool.policybrief.audiences.NAME] "
+            "and put top-level keys (language = ...) above the first table"
+        )
     sections = settings.get("sections", {})
     if not isinstance(sections, dict) or not sections or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in sections.items()
     ):
+        table = "[sections]" if own_file else "[tool.policybrief.sections]"
+        other = ("in pyproject.toml the table is [tool.policybrief.sections]" if own_file
+                 else "in a policybrief.toml it is [sections]")
         raise ConfigError(
-            f"{config_file}: {where}: sections: must be a table of section keys to titles, "
-            'e.g. [tool.policybrief.sections] background = "Background"'
+            f"{where}: sections: must be a table of section keys to titles, e.g. the lines "
+            f'{table} and background = "Background" ({other})'
         )
     paper = settings.get("paper", "A4")
     if not _one_of(paper, PAPER_SIZES):
         raise ConfigError(
-            f"{config_file}: {where}: paper: {paper!r} is not one of: {', '.join(PAPER_SIZES)}"
+            f"{where}: paper: {paper!r} is not one of: {', '.join(PAPER_SIZES)}"
         )
     audiences = dict(DEFAULT_AUDIENCES)
     tables = settings.get("audiences", {})
     if not isinstance(tables, dict):
-        raise ConfigError(f"{config_file}: {where}: audiences: must be a table of audiences")
+        raise ConfigError(f"{where}: audiences: must be a table of audiences")
     for name, table in tables.items():
-        audiences[name] = _audience(name, table, audiences, f"{config_file}: {where}")
-    known = {"sections", "paper", "audiences", "citation_style", "archive", "stale_after_days",
-             "language", "timeout"}
-    unknown = sorted(set(settings) - known)
+        audiences[name] = _audience(name, table, audiences, where)
+    unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise ConfigError(
-            f"{config_file}: {where}: unknown setting {unknown[0]!r}; "
-            f"known settings: {', '.join(sorted(known))}"
+            f"{where}: unknown setting {unknown[0]!r}; "
+            f"known settings: {', '.join(sorted(SETTINGS))}"
         )
     stale = settings.get("stale_after_days", 365)
     if type(stale) is not int or stale < 0:
-        raise ConfigError(f"{config_file}: {where}: stale_after_days: must be a whole number")
+        raise ConfigError(f"{where}: stale_after_days: must be a whole number")
     timeout = settings.get("timeout", DEFAULT_TIMEOUT)
     if type(timeout) not in (int, float) or not 0 < timeout <= 86_400:
         raise ConfigError(
-            f"{config_file}: {where}: timeout: must be seconds per target, e.g. timeout = 120"
+            f"{where}: timeout: must be seconds per target, e.g. timeout = 120"
         )
     archive_setting = settings.get("archive")
     if archive_setting is not None and not isinstance(archive_setting, str):
-        raise ConfigError(f"{config_file}: {where}: archive: must be a folder path")
+        raise ConfigError(f"{where}: archive: must be a folder path")
     language = settings.get("language", "en")
     if not isinstance(language, str) or not re.match(LANGUAGE, language):
-        raise ConfigError(f"{config_file}: {where}: language: {language!r} is not a language tag")
+        raise ConfigError(f"{where}: language: {language!r} is not a language tag")
     style = settings.get("citation_style", "chicago-notes-bibliography")
     if not isinstance(style, str) or not style.strip():
-        raise ConfigError(f"{config_file}: {where}: citation_style: must be a CSL style name")
+        raise ConfigError(f"{where}: citation_style: must be a CSL style name")
     root = config_file.parent
     return Config(
         root=root,
