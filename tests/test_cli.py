@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import write
 from policybrief import __version__
 from policybrief.cli import cli
 
@@ -107,13 +108,13 @@ def test_check_imports_no_template_or_pdf_modules(project: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code, "check", "--project", str(project)],
                           capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines() == ["ok: 1 sources, 3 notes, 1 briefs", "[]"], done.stderr
+    assert done.stdout.splitlines() == ["ok: 1 source, 3 notes, 1 brief", "[]"], done.stderr
 
 
 def test_check_reports_counts(run: Callable[..., Result], project: Path) -> None:
     result = run("check", "--project", project)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 1 sources, 3 notes, 1 briefs\n"
+    assert result.stdout == "ok: 1 source, 3 notes, 1 brief\n"
 
 
 def test_build_finds_project_by_walking_up(
@@ -174,3 +175,33 @@ def test_empty_shard_is_a_note(run: Callable[..., Result], project: Path) -> Non
             "warning: shard 2/2 has no targets: the selection has 1 target, and shard K of "
             "N takes every N-th from the K-th; nothing was built\n")
     assert not (project / "build" / "river-talks").exists()
+
+
+def test_counts_of_one_are_singular(run: Callable[..., Result], project: Path) -> None:
+    source = (project / "sources" / "river-2024.yaml").read_text()
+    write(project / "sources" / "lake-2023.yaml", source)  # never cited: one warning
+    (project / "archive" / "lake-2023.txt").write_bytes(
+        (project / "archive" / "river-2024.txt").read_bytes())
+    result = run("check", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ok: 2 sources, 6 notes, 1 brief, 1 warning\n"
+
+
+def test_a_failed_target_is_named_once_and_the_others_said_as_they_are(
+    run: Callable[..., Result], project: Path
+) -> None:
+    write(project / "templates" / "analyst.html.j2",  # fails for a brief subtitled "boom"
+          '{% extends "default:analyst.html.j2" %}{% block style %}'
+          '{{ 1 / 0 if brief.subtitle == "boom" else "" }}{% endblock %}\n')
+    brief = (project / "briefs" / "river-talks.yaml").read_text()
+    write(project / "briefs" / "river-copy.yaml", brief)
+    assert run("build", "--project", project).exit_code == 0
+    write(project / "briefs" / "river-copy.yaml", brief + "subtitle: boom\n")
+    result = run("build", "--project", project)  # river-talks unchanged, river-copy fails
+    assert result.exit_code == 1, result.output
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed ")]
+    assert len(failed) == 1 and failed[0].startswith("failed river-copy/analyst: template "), (
+        result.stderr)
+    assert failed[0].count("river-copy/analyst") == 1, failed[0]
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 1 of 2 targets failed; the other was unchanged")

@@ -48,7 +48,7 @@ def test_quote_found_despite_line_breaks_and_quote_marks(
     result = run("check", "--strict", "--project", archived)
     assert result.exit_code == 0, result.output
     assert _warnings(result) == []
-    assert result.stdout == "ok: 1 sources, 3 notes, 1 briefs\n"
+    assert result.stdout == "ok: 1 source, 3 notes, 1 brief\n"
     # The same setup reports a quote the archive does not have (straight quotes, line break).
     _set_quote(archived, quote.format("each"))
     absent = run("check", "--project", archived)

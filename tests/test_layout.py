@@ -40,7 +40,7 @@ def _analyst_fails(result: Result, project: Path) -> str:
                                           for a in OTHERS]
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed ")]
     assert len(failed) == 1, result.stderr
-    assert failed[0].startswith("failed river-talks/analyst: river-talks/analyst: the "
+    assert failed[0].startswith("failed river-talks/analyst: the "
                                 "laid-out pages fail ")
     assert "Error: 1 of 3 targets failed; the others were written" in result.stderr
     return failed[0]

@@ -138,7 +138,7 @@ def test_a_dead_worker_fails_its_target_only(start: Start, tmp_path: Path) -> No
         f"failed {EXECUTIVE}: worker for {EXECUTIVE} died: signal 9 (SIGKILL); the system "
         "may have run out of memory (its OOM killer sends signal 9), or a library crashed; "
         "build again, with fewer jobs (-j 1) if memory is short",
-        "Error: 1 of 2 targets failed; the others were written",
+        "Error: 1 of 2 targets failed; the other was written",
     ]
     assert "Traceback" not in build.log()
     out = root / "build" / "river-talks"

@@ -25,7 +25,7 @@ from .cite import format_citations, style_path
 from .claims import claim_map
 from .config import Config
 from .curate import CuratedBrief, curate
-from .errors import RenderError, UsageError, closest
+from .errors import RenderError, UsageError, closest, count
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
 from .inputs import target_files
 from .jobs import Failure, Job, Target
@@ -151,9 +151,8 @@ def shard_note(shard: tuple[int, int], selected: int) -> str:
     """What an empty shard says (a note, not an error: with more shards than targets,
     some shards are empty by arithmetic)."""
     k, n = shard
-    return (f"shard {k}/{n} has no targets: the selection has {selected} "
-            f"target{'s' * (selected != 1)}, and shard K of N takes every N-th from the K-th; "
-            "nothing was built")
+    return (f"shard {k}/{n} has no targets: the selection has {count(selected, 'target')}, "
+            "and shard K of N takes every N-th from the K-th; nothing was built")
 
 
 def evidence_files(

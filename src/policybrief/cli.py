@@ -26,6 +26,7 @@ from .errors import (
     BriefError,
     Terminated,
     UsageError,
+    count,
 )
 
 if TYPE_CHECKING:
@@ -204,9 +205,8 @@ def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None
     """What `brief build` did: built and unchanged targets on stdout, a closing table
     for people and the failures on stderr; raises the build's error if any failed."""
     for target in outcome.built:
-        pages = target.rendered.pages
         click.echo(f"built {build_dir}/{target.brief_id}/{target.audience}.pdf "
-                   f"({pages} page{'s' * (pages != 1)})")
+                   f"({count(target.rendered.pages, 'page')})")
     if interactive or log.isEnabledFor(logging.INFO):  # a closing table, for people
         rows = [(f"{t.brief_id}/{t.audience}", "built", f"{t.seconds:.1f} s")
                 for t in outcome.built]
@@ -222,7 +222,7 @@ def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None
         return
     if outcome.total > 1:
         for failure in outcome.failed:
-            click.echo(f"failed {failure.job.label}: {failure.message}", err=True)
+            click.echo(f"failed {failure.labelled}", err=True)
     raise error
 
 
@@ -246,8 +246,9 @@ def check(project: Path | None, strict: bool | None, archive: Path | None) -> No
     loaded, problems = check_project(config, consequence="fix them and run again")
     notes = sum(len(e.model.notes) for e in loaded.sources.values())
     click.echo(
-        f"ok: {len(loaded.sources)} sources, {notes} notes, {len(loaded.briefs)} briefs"
-        + (f", {len(problems)} warnings" if problems else "")
+        f"ok: {count(len(loaded.sources), 'source')}, {count(notes, 'note')}, "
+        f"{count(len(loaded.briefs), 'brief')}"
+        + (f", {count(len(problems), 'warning')}" if problems else "")
     )
 
 

@@ -34,6 +34,12 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """A number and its noun, singular for one: count(1, "page") == "1 page",
+    count(2, "body", "bodies") == "2 bodies". Every message that counts uses it."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 def closest(word: str, options: Iterable[str]) -> str | None:
     """The option a misspelt name most likely meant, if one is close (for "did you
     mean ...?" in a message)."""
@@ -109,10 +115,9 @@ class InputError(BriefError):
         self.problems = problems
         errors = sum(not p.warning for p in problems)
         warnings = len(problems) - errors
-        parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
+        parts = [count(errors, "error")] if errors else []
         if warnings:
-            parts.append(f"{warnings} warning{'s' * (warnings != 1)}" + ("" if errors else
-                                                                          " (--strict)"))
+            parts.append(count(warnings, "warning") + ("" if errors else " (--strict)"))
         super().__init__(f"{' and '.join(parts)} in the input; {consequence}")
 
 

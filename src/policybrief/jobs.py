@@ -58,6 +58,14 @@ class Failure:
         return cls(job, exc.format_message(), _error_class(exc))
 
     @property
+    def labelled(self) -> str:
+        """The message with the target's label once: a message of a target's own (most
+        are) starts with it, and is not given it twice ("failed x/analyst: x/analyst:")."""
+        label = self.job.label
+        return self.message if self.message.startswith(f"{label}: ") else (
+            f"{label}: {self.message}")
+
+    @property
     def exit_code(self) -> int:
         return self.error.exit_code
 

@@ -47,8 +47,11 @@ class Outcome:
             return error(self.failed[0].message)
         if len(self.failed) == self.total:
             return error(f"all {self.total} targets failed; nothing was written")
-        return error(f"{len(self.failed)} of {self.total} targets failed; the others were "
-                     "written")
+        built, unchanged = len(self.built), len(self.unchanged)
+        others = ("the other was" if built + unchanged == 1 else "the others were") + (
+            " written" if not unchanged else " unchanged" if not built
+            else f" written ({built}) or unchanged ({unchanged})")
+        return error(f"{len(self.failed)} of {self.total} targets failed; {others}")
 
 
 def run_build(

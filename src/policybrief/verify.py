@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import count
+
 TOLERANCE = 0.5  # CSS px: rounding in line layout stays well under this
 
 # What the user can do about each kind of problem (the message says what is wrong).
@@ -451,10 +453,11 @@ def check_layout(document: Any, rules: LayoutRules = NO_RULES,
     contents = sum(1 for page in document.pages
                    for _ in _links_in_nav(_page_parts(page)[0]))
     pages = len(document.pages)
-    summary = (f"{pages} page{'' if pages == 1 else 's'}, {len(notes.calls)} footnote calls and "
-               f"{len(notes.bodies)} bodies, {contents} contents entries, "
-               f"{len(rules.paragraphs)} numbered paragraphs checked; "
-               f"{len(problems)} problem{'' if len(problems) == 1 else 's'}")
+    summary = (f"{count(pages, 'page')}, {count(len(notes.calls), 'footnote call')} and "
+               f"{count(len(notes.bodies), 'body', 'bodies')}, "
+               f"{count(contents, 'contents entry', 'contents entries')}, "
+               f"{count(len(rules.paragraphs), 'numbered paragraph')} checked; "
+               f"{count(len(problems), 'problem')}")
     return Layout(tuple(problems), summary)
 
 
@@ -471,6 +474,5 @@ def failed_layout(problems: tuple[Problem, ...]) -> str:
     """The message of a target whose pages failed: how many checks, the first few."""
     listed = "; ".join(describe(p) for p in problems[:SHOWN])
     more = len(problems) - SHOWN
-    return (f"the laid-out pages fail {len(problems)} check"
-            f"{'' if len(problems) == 1 else 's'}: {listed}"
+    return (f"the laid-out pages fail {count(len(problems), 'check')}: {listed}"
             + (f"; and {more} more of the same kinds" if more > 0 else ""))
