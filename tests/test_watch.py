@@ -135,3 +135,29 @@ def test_watch_sees_templates_made_later(project: Path) -> None:
         assert "STEPPE INSTITUTE" in pdf_text(project / PDF)
     finally:
         _stop(process)
+
+
+TEMPORARY = ["sedAb12Cd", "river-2024.yaml~", "4913", "#river-2024.yaml#",
+             "river-2024.yaml.swp", "river-2024.yaml.swx", ".river-2024.yaml.swp",
+             ".#river-2024.yaml"]
+
+
+def test_watch_ignores_editors_temporary_files(project: Path) -> None:
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text() + "audiences: [executive]\n")  # a one-page target
+    process, lines = _watching(project)
+    try:
+        sources = project / "sources"
+        for name in TEMPORARY:  # as editors save: made, then removed
+            (sources / name).write_text("partial\n")
+        for name in TEMPORARY[::2]:
+            (sources / name).unlink()
+        time.sleep(1.5)  # past the watcher's debounce: a batch of its own, if seen
+        subprocess.run(["sed", "-i", "s/met again in Almaty/reconvened in Almaty/",
+                        str(sources / "river-2024.yaml")], check=True)  # sed's own sedXXXXXX
+        seen = _wait_for(lines, "done in", timeout=20)
+        assert [line for line in seen if line.startswith(("changed:", "nothing"))] == [
+            "changed: river-2024.yaml"], seen
+        assert "rebuilt river-talks/executive (1 page)" in seen
+    finally:
+        _stop(process)

@@ -228,6 +228,8 @@ def _load_folder(
         return entries
     for path in sorted(folder.iterdir()):
         display = display_path(path, root)
+        if path.name.startswith("."):
+            continue  # hidden: an editor's lock or swap file (emacs's .#x.yaml), not a file of ours
         if path.suffix == ".yml":
             problems.append(
                 Problem(display, None, "", "ignored: wrong extension", "rename it to .yaml")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from threading import Event
 
 from .config import Config, load_config
-from .errors import BriefError
+from .errors import BriefError, count
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +25,17 @@ def _paths(config: Config) -> list[Path]:
     return [config.root, *([archive] if outside and archive else [])]
 
 
+# Editors' and tools' temporary files, which come and go as a file is saved: sed -i's
+# sedXXXXXX, vim's swap files (.swp, .swx ...) and its write test 4913, emacs's #autosave#
+# and .#lock, backups ending in ~, Kate's swap files and JetBrains' safe-write copies.
+# (Hidden files, .x.swp and .#x among them, are left out anyway.)
+TEMPORARY = re.compile(r"sed[A-Za-z0-9]{6}|\d+|#.*#|.*(\.sw[a-px]|~|\.kate-swp|___jb_(tmp|old)___)")
+
+
 def _relevant(config: Config) -> Callable[[object, str], bool]:
     """A change that can matter to a build: anywhere in the project but build/ (the
     build's own writes), hidden files and folders (.git, .venv, editors' swap files),
-    __pycache__ and backups ending in ~."""
+    __pycache__ and editors' temporary files (TEMPORARY)."""
     roots = (config.root, config.root.resolve())
     build = config.build_dir.relative_to(config.root).parts
 
@@ -36,7 +44,7 @@ def _relevant(config: Config) -> Callable[[object, str], bool]:
         inside = next((where.relative_to(r) for r in roots if where.is_relative_to(r)), None)
         parts = where.parts[-1:] if inside is None else inside.parts  # else: the archive
         return (
-            bool(parts) and parts[:len(build)] != build and not where.name.endswith("~")
+            bool(parts) and parts[:len(build)] != build and not TEMPORARY.fullmatch(where.name)
             and not any(p.startswith(".") or p == "__pycache__" for p in parts)
         )
 
@@ -56,9 +64,10 @@ def rebuild(config: Config, echo: Callable[[str], None]) -> None:
         return
     seconds = time.perf_counter() - started
     for target in result.built:
-        echo(f"rebuilt {target.brief_id}/{target.audience} ({target.rendered.pages} pages)")
+        echo(f"rebuilt {target.brief_id}/{target.audience} "
+             f"({count(target.rendered.pages, 'page')})")
     for failure in result.failed:
-        echo(f"error: {failure.message}")
+        echo(f"error: {failure.labelled}")
     if not result.built and not result.failed:
         echo(f"nothing to rebuild ({seconds:.1f} s)")
     else:
