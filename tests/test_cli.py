@@ -205,3 +205,14 @@ def test_a_failed_target_is_named_once_and_the_others_said_as_they_are(
     assert failed[0].count("river-copy/analyst") == 1, failed[0]
     assert result.stderr.splitlines()[-1] == (
         "Error: 1 of 2 targets failed; the other was unchanged")
+
+
+def test_global_options_after_the_command(run: Callable[..., Result], project: Path) -> None:
+    result = run("build", "-v", "--project", project)  # -v: what was checked, per target
+    assert result.exit_code == 0, result.output
+    assert "river-talks/analyst: layout checked: 2 pages" in result.stderr
+    quiet = run("build", "--force", "--project", project)
+    assert quiet.exit_code == 0 and "layout checked" not in quiet.stderr
+    debug = run("check", "--debug", "--project", project / "nowhere")
+    assert debug.exit_code == 1
+    assert "Traceback (most recent call last)" in debug.stderr

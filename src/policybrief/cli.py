@@ -89,9 +89,36 @@ def _setup_logging(verbose: int) -> None:
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
 
 
+def _verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    """-v given before or after the command: the counts add up (`brief -v build -v`)."""
+    if value:
+        ctx.meta["policybrief.verbose"] = ctx.meta.get("policybrief.verbose", 0) + value
+        _setup_logging(ctx.meta["policybrief.verbose"])
+
+
+def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["policybrief.debug"] = True
+
+
+def _global_options() -> list[click.Parameter]:
+    """The group's own options (cli below), accepted after a command's name too:
+    `brief build -v` as `brief -v build`."""
+    return [
+        click.Option(["--debug"], is_flag=True, expose_value=False, callback=_debug,
+                     help=HELP_DEBUG),
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_verbose,
+                     help=HELP_VERBOSE),
+    ]
+
+
 class BriefCommand(click.Command):
     """Click command that shows the library's usage errors as Click shows its own: with
-    the command's usage line, exit code 2."""
+    the command's usage line, exit code 2. It takes the global options too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_options())
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -147,6 +174,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     Example: brief build
     """
     ctx.meta["policybrief.debug"] = debug
+    ctx.meta["policybrief.verbose"] = verbose
     _setup_logging(verbose)
     _handle_sigterm(ctx)
 
