@@ -94,9 +94,10 @@ def test_over_budget_fails_with_pages_and_wordy_sections(
     assert result.exit_code == 1
     match = re.fullmatch(
         r"failed river-talks/executive: (\d+) pages, (\d+) over the "
-        r"2-page budget; sections over their 110-word budget: context \(2400 words\); shorten "
-        r"the brief \(leads, key messages, recommendations\) or raise `pages` for audience "
-        r"'executive' in the project config",
+        r"2-page budget; sections over their 110-word budget: context \(2400 words in `lead`\); "
+        r"shorten what the executive audience prints \(the sections' `lead` or notes' `text`, "
+        r"the key messages, the recommendations\) or raise `pages` for audience 'executive' in "
+        r"the project config",
         result.stderr.splitlines()[-2],
     )
     assert match and int(match[1]) - 2 == int(match[2]) >= 1
@@ -117,13 +118,20 @@ def test_wordy_section_warns_and_fails_strict(run: Callable[..., Result], three:
     result = run("build", "-a", "executive", "--project", three)
     assert result.exit_code == 0
     assert "warning: river-talks/executive: sections over their 110-word budget: " \
-           "context (120 words)" in result.stderr
+           "context (120 words in `lead`)" in result.stderr
     result = run("build", "--strict", "-a", "executive", "--project", three)
     assert result.exit_code == 1
     assert result.stderr.endswith(
         "Error: river-talks/executive: sections over their 110-word budget: context "
-        "(120 words) (--strict); shorten them\n"
+        "(120 words in `lead`) (--strict); shorten them\n"
     )
+    # A section with a summary: the executive note prints it, so it is the field named.
+    brief.write_text(brief.read_text().replace(f"lead: {lead}",
+                                               f"lead: Talks resumed.\n    summary: {lead}"))
+    result = run("build", "-a", "executive", "--project", three)
+    assert result.exit_code == 0
+    assert "warning: river-talks/executive: sections over their 110-word budget: " \
+           "context (120 words in `summary`)" in result.stderr
 
 
 def test_project_config_overrides_profile_and_adds_audience(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from .config import Config
-from .curate import CuratedBrief
+from .curate import CuratedBrief, counted_fields
 from .errors import BudgetError, InputError, Problem
 from .evidence import check_evidence
 from .load import Project, load_project
@@ -36,12 +36,19 @@ def check_project(
     return project, problems
 
 
+def _fields(names: tuple[str, ...]) -> str:
+    """("lead", "notes' text") -> "`lead` and notes' `text`"."""
+    return " and ".join("notes' `text`" if n == "notes' text" else f"`{n}`" for n in names)
+
+
 def check_budget(label: str, curated: CuratedBrief, pages: int, strict: bool) -> None:
     """Fail a target over its page budget; warn (fail if strict) on wordy sections."""
     audience = curated.audience
     limit = audience.words_per_section
+    # The brief's fields each section's words come from, as the audience prints them.
+    printed = {s.key: _fields(counted_fields(s, audience)) for s in curated.brief.sections}
     wordy = [s for s in curated.sections if limit and s.words > limit]
-    sections = ", ".join(f"{s.key} ({s.words} words)" for s in wordy)
+    sections = ", ".join(f"{s.key} ({s.words} words in {printed[s.key]})" for s in wordy)
     if audience.pages and pages > audience.pages:
         message = (
             f"{label}: {pages} pages, {pages - audience.pages} over the "
@@ -49,8 +56,10 @@ def check_budget(label: str, curated: CuratedBrief, pages: int, strict: bool) ->
         )
         if wordy:
             message += f"; sections over their {limit}-word budget: {sections}"
+        fields = " or ".join(dict.fromkeys(printed[s.key] for s in curated.sections))
         raise BudgetError(
-            f"{message}; shorten the brief (leads, key messages, recommendations) or raise "
+            f"{message}; shorten what the {audience.name} audience prints (the sections' "
+            f"{fields}, the key messages, the recommendations) or raise "
             f"`pages` for audience {audience.name!r} in the project config"
         )
     if wordy:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .config import Audience
 from .load import Project
-from .models import Brief, CitedText, Note, PartialDate, Source, rename_places
+from .models import Brief, CitedText, Note, PartialDate, Section, Source, rename_places
 from .vocabulary import PRIORITY_RANK
 
 
@@ -130,6 +130,15 @@ class CuratedBrief:
         }
 
 
+def counted_fields(section: Section, audience: Audience) -> tuple[str, ...]:
+    """The fields of a brief's section whose words its word budget counts for an
+    audience, as its template prints them: with endnotes (the executive note) its
+    `summary`, else its `lead`, else its notes' `text`; otherwise its lead and notes."""
+    if audience.citations == "endnotes" and (section.summary or section.lead):
+        return ("summary",) if section.summary else ("lead",)
+    return ("lead", "notes' text") if section.lead else ("notes' text",)
+
+
 def count_words(*texts: str | None) -> int:
     """Words as a reader counts them (Markdown markup is not a word)."""
     return sum(len([w for w in (t or "").split() if any(c.isalnum() for c in w)]) for t in texts)
@@ -183,12 +192,12 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
         shown = [p.citations[0] for p in points]
         summary = s.summary or s.lead
         # With endnotes the summary is the section's text and its notes are the evidence.
-        texts = [summary] if audience.citations == "endnotes" and summary else [
-            s.lead, *(c.text for c in shown)
-        ]
+        texts: dict[str, list[str | None]] = {
+            "summary": [s.summary], "lead": [s.lead], "notes' text": [c.text for c in shown]}
+        words = count_words(*(t for f in counted_fields(s, audience) for t in texts[f]))
         title = s.title or project.config.sections[s.key]
         sections.append(
-            CuratedSection(s.key, title, s.lead, summary, points, count_words(*texts))
+            CuratedSection(s.key, title, s.lead, summary, points, words)
         )
     recommendations = cite.texts(brief.recommendations)
     lines_to_take = cite.texts(brief.lines_to_take)
