@@ -236,7 +236,7 @@ def _raise_failures(outcome: Outcome) -> None:
 @strict_option
 @archive_option
 def check(project: Path | None, strict: bool | None, archive: Path | None) -> None:
-    """Check everything a build checks but the layout, and write nothing.
+    """Run every check of a build but the layout; write nothing.
 
     Validates sources and briefs and checks the evidence, then prepares every target as
     `brief build` does up to layout: its templates compiled and rendered to HTML, its
