@@ -188,7 +188,8 @@ def make_environment(config: Config) -> SandboxedEnvironment:
 def load_template(env: Environment, name: str, root: Path) -> Template:
     """The template `name`, compiled with every template it uses by a constant name
     (extends, include, import), so that a syntax error in any of them is found before
-    anything renders, whichever branches the brief takes; and each block of a template
+    anything renders, whichever branches the brief takes (one that cannot be found or
+    read is left to rendering, which names the line that uses it); and each block of a template
     that extends another checked against the blocks of the templates it extends: a
     block none of them has is never printed (TemplatingError: file, line, the names it
     could have meant). `root`: the project, for short file names."""
@@ -204,9 +205,8 @@ def load_template(env: Environment, name: str, root: Path) -> Template:
                     continue
                 try:
                     visit(used)
-                except TemplateNotFound:
-                    if not getattr(node, "ignore_missing", False):
-                        raise
+                except (TemplateNotFound, SecurityError):  # rendering, if it gets there,
+                    continue  # says so where the template names it (ignore missing: not)
         parent = _parent(tree)
         if parent is not None:
             _check_blocks(env, name, tree, parent, root)
@@ -255,8 +255,11 @@ def _check_blocks(env: Environment, name: str, tree: nodes.Template, parent: str
     ancestor: str | None = parent
     while ancestor is not None and ancestor not in chain and ancestor != name:
         chain.append(ancestor)
-        defined |= set(env.get_template(ancestor).blocks)
-        ancestor = _parent(_parse(env, ancestor))
+        try:
+            defined |= set(env.get_template(ancestor).blocks)
+            ancestor = _parent(_parse(env, ancestor))
+        except (TemplateNotFound, SecurityError):  # left to rendering (load_template)
+            return
     for block in _outer_blocks(tree):
         if block.name in defined:
             continue
