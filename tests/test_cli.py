@@ -98,17 +98,19 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_check_imports_no_template_or_pdf_modules(project: Path) -> None:
-    """`brief check` renders nothing: it imports neither Jinja2, Babel nor WeasyPrint."""
+def test_check_renders_templates_but_imports_no_pdf_modules(project: Path) -> None:
+    """`brief check` renders each target's HTML as a build does (so it imports Jinja2 and
+    Babel) but lays nothing out: it imports no WeasyPrint."""
     code = (
         "import sys; from policybrief.cli import cli\n"
         "try:\n    cli(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules"
-        " if m.split('.')[0] in ('jinja2', 'babel', 'weasyprint')))"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'jinja2', 'babel', 'weasyprint', 'pydyf'}))"
     )
     done = subprocess.run([sys.executable, "-c", code, "check", "--project", str(project)],
                           capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines() == ["ok: 1 source, 3 notes, 1 brief", "[]"], done.stderr
+    assert done.stdout.splitlines() == ["ok: 1 source, 3 notes, 1 brief",
+                                        "['babel', 'jinja2']"], done.stderr
 
 
 def test_check_reports_counts(run: Callable[..., Result], project: Path) -> None:

@@ -1,7 +1,8 @@
 """The pipeline of `brief build`: check the project (check.py), plan the targets and
 their input digests, render those not current (in the job engine, workers.py), then
 write them with the manifest (manifest.py). Everything is read and checked before
-anything is written."""
+anything is written. `brief check` is the same pipeline without layout or writes
+(check_targets): a target is prepared by one function, prepare_target, for both."""
 
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from . import boundary, prefork
-from .check import check_budget, check_project
+from .check import check_pages, check_project, check_words
 from .cite import format_citations, style_path
 from .claims import claim_map
 from .config import Config
+from .css import Stylesheet
 from .curate import CuratedBrief, curate
-from .errors import RenderError, UsageError, closest, count
+from .errors import Problem, RenderError, UsageError, closest, count
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
 from .inputs import target_files
 from .jobs import Failure, Job, Target
@@ -183,29 +185,50 @@ def _import_weasyprint_meanwhile() -> threading.Thread | None:
     return thread
 
 
-def render_target(config: Config, project: Project, env: Any, job: Job) -> Target:
-    """Curate, cite, render and check one target (no writes)."""
-    started = time.perf_counter()
-    brief = project.briefs[job.brief_id].model
-    label = job.label
-    curated = curate(project, brief, config.audiences[job.audience])
-    warming = None if prefork.active() else _import_weasyprint_meanwhile()
+@dataclass(frozen=True)
+class Prepared:
+    """A target as far as it goes before layout: curated, cited, its HTML rendered."""
+
+    curated: CuratedBrief
+    html: str
+    stylesheet: Stylesheet
+    claimed: dict[str, Any]  # the claim map (claims.json)
+
+
+def prepare_target(config: Config, project: Project, env: Any, job: Job) -> Prepared:
+    """Curate, check the word budget, cite, and render the HTML (in the sandbox) of one
+    target: all a build does but layout. `brief check` runs this for every target
+    (check_targets) and render_target lays out what it returns, so the two cannot
+    disagree on any error before layout."""
+    curated = curate(project, project.briefs[job.brief_id].model, config.audiences[job.audience])
+    check_words(job.label, curated, config.strict)
     citations = format_citations(curated, config)
-    if warming is not None:
-        warming.join()
     if citations.warnings and config.strict:
-        raise RenderError(f"{label}: " + "; ".join(citations.warnings) + " (--strict)")
+        raise RenderError(f"{job.label}: " + "; ".join(citations.warnings) + " (--strict)")
     for warning in citations.warnings:
-        log.warning("%s: %s", label, warning)
+        log.warning("%s: %s", job.label, warning)
     by_id = {s.id: s for s in curated.references}
     curated = dataclasses.replace(  # the bibliography in the style's order
         curated, references=[by_id[i] for i in citations.order if i in by_id]
     )
     html = render_html(env, curated, citations, config)
-    claimed = claim_map(job.brief_id, curated, citations)
+    return Prepared(curated, html, load_stylesheet(env, curated.audience.stylesheet),
+                    claim_map(job.brief_id, curated, citations))
+
+
+def render_target(config: Config, project: Project, env: Any, job: Job) -> Target:
+    """Prepare (prepare_target), lay out and check one target (no writes)."""
+    started = time.perf_counter()
+    warming = None if prefork.active() else _import_weasyprint_meanwhile()
+    try:
+        prepared = prepare_target(config, project, env, job)
+    finally:
+        if warming is not None:
+            warming.join()
+    curated, claimed = prepared.curated, prepared.claimed
     rendered = prefork.render_pdf(
-        html, config, label=label, archival=job.archival, as_of=brief.as_of,
-        stylesheet=load_stylesheet(env, curated.audience.stylesheet),
+        prepared.html, config, label=job.label, archival=job.archival,
+        as_of=curated.brief.as_of, stylesheet=prepared.stylesheet,
         attachments=evidence_files(project, curated, claimed) if job.archival else (),
         layout=LayoutRules(
             min_last_page_lines=curated.audience.min_last_page_lines,
@@ -216,11 +239,43 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
         ),
     )
     for warning in rendered.warnings:
-        log.warning("%s: WeasyPrint: %s", label, warning)
-    log.info("%s: layout checked: %s", label, rendered.checked)
-    check_budget(label, curated, rendered.pages, config.strict)
+        log.warning("%s: WeasyPrint: %s", job.label, warning)
+    log.info("%s: layout checked: %s", job.label, rendered.checked)
+    check_pages(job.label, curated, rendered.pages)
     return Target(job.brief_id, job.audience, rendered, claimed,
                   time.perf_counter() - started)
+
+
+def _check_target(config: Config, project: Project, env: Any, job: Job) -> str:
+    """Prepare a target for `brief check`: its label if it passed (none of it is kept,
+    nor sent back from a worker), else the Failure (workers.run_jobs)."""
+    prepare_target(config, project, env, job)
+    return job.label
+
+
+@dataclass
+class CheckResult:
+    """What `brief check` found: the project, its problems (warnings only: errors are
+    raised), and each target's result before layout."""
+
+    project: Project
+    problems: list[Problem]
+    passed: list[Job]
+    failed: list[Failure]
+
+
+def check_targets(config: Config, jobs: int = 1) -> CheckResult:
+    """`brief check`: check the project as a build does, plan every target, and prepare
+    each (prepare_target, under the build's time limit, in `jobs` worker processes)
+    without laying it out."""
+    project, problems = check_project(config, consequence="fix them and run again")
+    todo = plan(config, project, (), ())
+    results = run_jobs(partial(_check_target, config, project, make_environment(config)),
+                       config.timeout, todo, jobs, None)
+    return CheckResult(project, problems,
+                       [j for j, r in zip(todo, results, strict=True)
+                        if not isinstance(r, Failure)],
+                       [r for r in results if isinstance(r, Failure)])
 
 
 def _estimated_bytes(build_dir: Path, jobs: list[Job]) -> int:

@@ -1,9 +1,11 @@
-"""The checks that decide whether a target may be built, without rendering anything.
+"""The checks on a project and on its targets' budgets, none of which renders.
 
-check_project loads the project, validates it and checks its evidence before anything
-is rendered (`brief check`, `brief build`, `brief watch`); check_budget checks a
-rendered target against its audience's page and word budgets. Nothing here renders,
-so `brief check` imports neither Jinja2, Babel nor WeasyPrint: a test keeps it so.
+check_project loads the project, validates it and checks its evidence before any target
+is prepared (`brief check`, `brief build`, `brief watch`); check_words checks a curated
+target against its audience's word budget, before layout, and check_pages a laid-out
+one against its page budget. `brief check` runs these and then prepares every target
+as a build does, up to layout (build.check_targets: templates, HTML, citations), so it
+imports Jinja2 and Babel but never WeasyPrint: a test keeps it so.
 """
 
 from __future__ import annotations
@@ -41,20 +43,41 @@ def _fields(names: tuple[str, ...]) -> str:
     return " and ".join("notes' `text`" if n == "notes' text" else f"`{n}`" for n in names)
 
 
-def check_budget(label: str, curated: CuratedBrief, pages: int, strict: bool) -> None:
-    """Fail a target over its page budget; warn (fail if strict) on wordy sections."""
-    audience = curated.audience
-    limit = audience.words_per_section
-    # The brief's fields each section's words come from, as the audience prints them.
-    printed = {s.key: _fields(counted_fields(s, audience)) for s in curated.brief.sections}
+def _printed(curated: CuratedBrief) -> dict[str, str]:
+    """The brief's fields each section's words come from, as the audience prints them."""
+    return {s.key: _fields(counted_fields(s, curated.audience)) for s in curated.brief.sections}
+
+
+def _wordy(curated: CuratedBrief) -> tuple[int | None, str]:
+    """The audience's word budget per section, and the sections over it ("" if none)."""
+    limit = curated.audience.words_per_section
+    printed = _printed(curated)
     wordy = [s for s in curated.sections if limit and s.words > limit]
-    sections = ", ".join(f"{s.key} ({s.words} words in {printed[s.key]})" for s in wordy)
+    return limit, ", ".join(f"{s.key} ({s.words} words in {printed[s.key]})" for s in wordy)
+
+
+def check_words(label: str, curated: CuratedBrief, strict: bool) -> None:
+    """Warn (fail if strict) on sections over the audience's word budget: known before
+    layout, so `brief check` says it too."""
+    limit, sections = _wordy(curated)
+    if sections:
+        message = f"{label}: sections over their {limit}-word budget: {sections}"
+        if strict:
+            raise BudgetError(f"{message} (--strict); shorten them")
+        log.warning("%s", message)
+
+
+def check_pages(label: str, curated: CuratedBrief, pages: int) -> None:
+    """Fail a laid-out target over its page budget, naming its wordy sections too."""
+    audience = curated.audience
+    printed = _printed(curated)
     if audience.pages and pages > audience.pages:
         message = (
             f"{label}: {pages} pages, {pages - audience.pages} over the "
             f"{audience.pages}-page budget"
         )
-        if wordy:
+        limit, sections = _wordy(curated)
+        if sections:
             message += f"; sections over their {limit}-word budget: {sections}"
         fields = " or ".join(dict.fromkeys(printed[s.key] for s in curated.sections))
         raise BudgetError(
@@ -62,8 +85,3 @@ def check_budget(label: str, curated: CuratedBrief, pages: int, strict: bool) ->
             f"{fields}, the key messages, the recommendations) or raise "
             f"`pages` for audience {audience.name!r} in the project config"
         )
-    if wordy:
-        message = f"{label}: sections over their {limit}-word budget: {sections}"
-        if strict:
-            raise BudgetError(f"{message} (--strict); shorten them")
-        log.warning("%s", message)

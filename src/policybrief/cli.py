@@ -245,6 +245,11 @@ def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None
             click.echo(f"  {name:<{width}}  {status:<9}  {seconds}", err=True)
     for label in outcome.unchanged:
         click.echo(f"unchanged {build_dir}/{label}.pdf")
+    _raise_failures(outcome)
+
+
+def _raise_failures(outcome: Outcome) -> None:
+    """The failures on stderr, if more than one target; raises the outcome's error."""
     error = outcome.error()
     if error is None:
         return
@@ -259,19 +264,28 @@ def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None
 @strict_option
 @archive_option
 def check(project: Path | None, strict: bool | None, archive: Path | None) -> None:
-    """Validate sources and briefs, and check the evidence, without rendering.
+    """Run every check of a build but the layout; write nothing.
 
-    Errors exit 1. Warnings (quotes not found in the archived source texts, sources never
-    cited, key messages or recommendations citing no notes, place names wrong for a
-    note's date, stale sources) are errors under --strict.
+    Validates sources and briefs and checks the evidence, then prepares every target as
+    `brief build` does up to layout: its templates compiled and rendered to HTML, its
+    citations formatted in the citation style, its sections counted against the word
+    budget. Page budgets and the checks on laid-out pages need the layout: only
+    `brief build` runs those. An error exits as the build's would. Warnings (quotes not
+    found in the archived source texts, sources never cited, key messages or
+    recommendations citing no notes, place names wrong for a note's date, stale sources,
+    sections over their word budget) are errors under --strict.
 
     Example: brief check --strict --archive ../archive
     """
-    from .check import check_project
+    from .build import check_targets
     from .config import load_config
+    from .runner import Outcome
 
     config = load_config(project, strict=strict, archive=archive)
-    loaded, problems = check_project(config, consequence="fix them and run again")
+    checked = check_targets(config, jobs=os.cpu_count() or 1)
+    _raise_failures(Outcome([], [j.label for j in checked.passed], checked.failed,
+                            wrote=False))
+    loaded, problems = checked.project, checked.problems
     notes = sum(len(e.model.notes) for e in loaded.sources.values())
     click.echo(
         f"ok: {count(len(loaded.sources), 'source')}, {count(notes, 'note')}, "

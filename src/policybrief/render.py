@@ -18,6 +18,7 @@ from .errors import PolicyError, TemplatingError
 from .i18n import load_labels
 from .markdown import MarkdownNestingError
 from .sandbox import TemplateLimitError
+from .templating import load_template
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def render_html(
         if packaged and packaged.label == audience.label else audience.label
     )
     try:
-        template = env.get_template(template_name)
+        template = load_template(env, template_name, config.root)  # and all it uses
         log.debug("template %s from %s", template_name, template.filename)
         # The sandbox (sandbox.BoundedSandbox) counts the output as it is joined and
         # stops at MAX_OUTPUT characters.
@@ -44,6 +45,8 @@ def render_html(
             **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
             brand=config.brand, labels=labels,
         )
+    except TemplatingError:  # load_template's own: a block no parent has
+        raise
     except TemplateNotFound as exc:
         raise TemplatingError(
             f"template {exc.name!r} not found in {config.templates_dir} or the package "

@@ -27,11 +27,13 @@ Progress = Callable[[int, int], None]  # called with (done, total) as each targe
 
 @dataclass
 class Outcome:
-    """What a build did: targets built, unchanged (by label) and failed."""
+    """What a build did: targets built, unchanged (by label) and failed. (What `brief
+    check` found too: none built, those that passed as unchanged, wrote False.)"""
 
     built: list[Target]
     unchanged: list[str]
     failed: list[Failure]
+    wrote: bool = True
 
     @property
     def total(self) -> int:
@@ -47,6 +49,10 @@ class Outcome:
             return error(self.failed[0].message)
         if len(self.failed) == self.total:
             return error(f"all {self.total} targets failed; nothing was written")
+        if not self.wrote:  # `brief check`: nothing is written
+            return error(f"{len(self.failed)} of {self.total} targets failed; the "
+                         + ("other passed" if self.total - len(self.failed) == 1
+                            else "others passed"))
         built, unchanged = len(self.built), len(self.unchanged)
         others = ("the other was" if built + unchanged == 1 else "the others were") + (
             " written" if not unchanged else " unchanged" if not built

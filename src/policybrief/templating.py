@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable
@@ -17,7 +18,9 @@ from jinja2 import (
     PackageLoader,
     PrefixLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
+    nodes,
     select_autoescape,
 )
 from jinja2.exceptions import SecurityError
@@ -28,7 +31,7 @@ from markupsafe import Markup
 from . import boundary
 from .brand import TEMPLATES
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, TemplatingError, display_path
 from .i18n import format_names, format_span, format_when
 from .markdown import make_markdown
 from .output import refuse_overwrite, write_atomic
@@ -180,3 +183,92 @@ def make_environment(config: Config) -> SandboxedEnvironment:
     for name, func in ours.items():
         env.filters[name] = bounded_filter(name, func)
     return env
+
+
+def load_template(env: Environment, name: str, root: Path) -> Template:
+    """The template `name`, compiled with every template it uses by a constant name
+    (extends, include, import), so that a syntax error in any of them is found before
+    anything renders, whichever branches the brief takes (one that cannot be found or
+    read is left to rendering, which names the line that uses it); and each block of a template
+    that extends another checked against the blocks of the templates it extends: a
+    block none of them has is never printed (TemplatingError: file, line, the names it
+    could have meant). `root`: the project, for short file names."""
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        seen.add(name)
+        tree = _parse(env, name)
+        for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import,
+                                   nodes.FromImport)):
+            for used in _constants(node.template):  # type: ignore[attr-defined]
+                if used in seen:
+                    continue
+                try:
+                    visit(used)
+                except (TemplateNotFound, SecurityError):  # rendering, if it gets there,
+                    continue  # says so where the template names it (ignore missing: not)
+        parent = _parent(tree)
+        if parent is not None:
+            _check_blocks(env, name, tree, parent, root)
+
+    template = env.get_template(name)
+    visit(name)
+    return template
+
+
+def _parse(env: Environment, name: str) -> nodes.Template:
+    """The syntax tree of a template (compiled first, so its errors are Jinja's own)."""
+    env.get_template(name)
+    source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+    return env.parse(source, name, filename)
+
+
+def _constants(node: nodes.Node) -> list[str]:
+    """The template names an extends, include or import names as constants."""
+    if isinstance(node, nodes.Const) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, nodes.List | nodes.Tuple):  # include ["a", "b"]: the first found
+        return [item.value for item in node.items
+                if isinstance(item, nodes.Const) and isinstance(item.value, str)]
+    return []  # a name computed at render time: rendering finds it
+
+
+def _parent(tree: nodes.Template) -> str | None:
+    extends = next(tree.find_all(nodes.Extends), None)
+    names = _constants(extends.template) if extends is not None else []
+    return names[0] if names else None
+
+
+def _outer_blocks(node: nodes.Node) -> list[nodes.Block]:
+    """The blocks of a template not inside another of its blocks."""
+    found = []
+    for child in node.iter_child_nodes():
+        found += [child] if isinstance(child, nodes.Block) else _outer_blocks(child)
+    return found
+
+
+def _check_blocks(env: Environment, name: str, tree: nodes.Template, parent: str,
+                  root: Path) -> None:
+    """Refuse a block of `name` (which extends `parent`) that no template it extends has."""
+    chain: list[str] = []
+    defined: set[str] = set()
+    ancestor: str | None = parent
+    while ancestor is not None and ancestor not in chain and ancestor != name:
+        chain.append(ancestor)
+        try:
+            defined |= set(env.get_template(ancestor).blocks)
+            ancestor = _parent(_parse(env, ancestor))
+        except (TemplateNotFound, SecurityError):  # left to rendering (load_template)
+            return
+    for block in _outer_blocks(tree):
+        if block.name in defined:
+            continue
+        filename = env.get_template(name).filename
+        where = display_path(Path(filename), root) if filename else name
+        near = difflib.get_close_matches(block.name, sorted(defined), n=3, cutoff=0.6)
+        raise TemplatingError(
+            f"{where}:{block.lineno}: block {block.name!r} is in none of the templates it "
+            f"extends ({', '.join(chain)}), so it is never printed; "
+            + (f"did you mean {' or '.join(repr(n) for n in near)}? " if near else "")
+            + f"Name one of their blocks ({', '.join(sorted(defined))}) or remove it"
+        )

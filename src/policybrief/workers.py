@@ -1,7 +1,8 @@
 """The job engine: runs a build's jobs, in this process or in worker processes forked
-from it and supervised here, each job under a time limit, and returns a Target or a
-Failure for each. What a job renders to is build.py's to say (run_jobs takes the
-function); only build.py uses this module.
+from it and supervised here, each job under a time limit, and returns what each renders
+to (a Target; for `brief check`, a target prepared up to layout) or a Failure. What a
+job renders to is build.py's to say (run_jobs takes the function); only build.py uses
+this module.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import prefork
 from .errors import BriefError, RenderError
-from .jobs import Failure, Job, Target
+from .jobs import Failure, Job
 from .output import signals_held
 
 if TYPE_CHECKING:
@@ -26,12 +27,14 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")  # what a job renders to
 
 # The engine's one piece of global state (listed in the package docstring), set by
 # run_jobs before any worker is forked (workers inherit it; nothing in it is pickled):
 # "render", the function that turns a Job into a Target (build.render_target, with the
 # project loaded and a template environment made once, and WeasyPrint kept warm across
-# the targets a process renders), and "timeout", each job's time limit in seconds.
+# the targets a process renders; for `brief check`, build.prepare_target, which stops
+# before layout), and "timeout", each job's time limit in seconds.
 _WORKER: dict[str, Any] = {}
 # A worker is replaced after this many targets: WeasyPrint's caches and the allocator's
 # fragmentation grow a worker's memory by about 0.2 MiB a target; a fresh worker (forked,
@@ -72,17 +75,18 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def run_jobs(
-    render: Callable[[Job], Target], timeout: float, pending: list[Job], jobs: int,
+    render: Callable[[Job], R], timeout: float, pending: list[Job], jobs: int,
     progress: Callable[[int, int], None] | None,
-) -> list[Target | Failure]:
+) -> list[R | Failure]:
     """Render each pending job with `render`, each within `timeout` seconds, in `jobs`
     worker processes (in this one if 1, or if there is only one job); the results in
-    pending's order. progress is called with (done, total) as each job ends."""
+    pending's order. progress is called with (done, total) as each job ends. (A build
+    renders Targets; `brief check` prepares each target, in this process.)"""
     _WORKER.update(render=render, timeout=timeout)
     if jobs > 1 and len(pending) > 1:
         prefork.stop()  # each worker imports WeasyPrint itself
         return _render_in_workers(pending, min(jobs, len(pending)), progress)
-    results: list[Target | Failure] = []
+    results: list[R | Failure] = []
     for job in pending:
         results.append(_run(job))
         if progress:
@@ -90,12 +94,11 @@ def run_jobs(
     return results
 
 
-def _run(job: Job) -> Target | Failure:
+def _run(job: Job) -> Any:
     timeout = _WORKER["timeout"]
     try:
         with time_limit(timeout):
-            target: Target = _WORKER["render"](job)
-            return target
+            return _WORKER["render"](job)
     except BriefError as exc:
         return Failure.of(job, exc)
     except TargetTimeout:
@@ -119,7 +122,7 @@ class _Worker:
 
 def _render_in_workers(
     pending: list[Job], jobs: int, progress: Callable[[int, int], None] | None,
-) -> list[Target | Failure]:
+) -> list[Any]:
     """Render pending in `jobs` worker processes, forked from this one (so they start
     with the project loaded), and return the results in pending's order.
 
@@ -140,7 +143,7 @@ def _render_in_workers(
 
     context = multiprocessing.get_context("fork")
     queue = list(reversed(pending))  # the next job last
-    results: dict[Job, Target | Failure] = {}
+    results: dict[Job, Any] = {}  # a Target or a Failure
     workers: list[_Worker] = []
 
     def start() -> None:
@@ -155,7 +158,7 @@ def _render_in_workers(
             workers.append(_Worker(process, ours))
         theirs.close()
 
-    def record(job: Job, result: Target | Failure) -> None:
+    def record(job: Job, result: Any) -> None:
         results[job] = result
         if progress:
             progress(len(results), len(pending))
