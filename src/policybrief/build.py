@@ -26,6 +26,7 @@ from .claims import claim_map
 from .config import Config
 from .curate import CuratedBrief, curate
 from .errors import RenderError, UsageError
+from .evidence import quote_sentences
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
 from .inputs import target_files
 from .jobs import Failure, Job, Target
@@ -171,8 +172,9 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     curated = dataclasses.replace(  # the bibliography in the style's order
         curated, references=[by_id[i] for i in citations.order if i in by_id]
     )
-    html = render_html(env, curated, citations, config)
-    claimed = claim_map(job.brief_id, curated, citations)
+    sentences = quote_sentences(config.archive, [(c.ref, c.source, c.note) for c in curated.cited])
+    html = render_html(env, curated, citations, config, sentences)
+    claimed = claim_map(job.brief_id, curated, citations, sentences)
     rendered = prefork.render_pdf(
         html, config, label=label, archival=job.archival, as_of=brief.as_of,
         stylesheet=load_stylesheet(env, curated.audience.stylesheet),
