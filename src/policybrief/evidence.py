@@ -62,7 +62,7 @@ _POLARITY = {
     "ru": {"не", "нет", "без", "ни"},
     "kk": {"емес", "жоқ"},
 }
-# Kazakh negative verb forms: the stem, -ма/-ме/-ба/-бе/-па/-пе, then a tense or a
+# Negative verb forms in kk: the stem, -ма/-ме/-ба/-бе/-па/-пе, then a tense or a
 # person (бармады, келмейді, жазбаған, алмас, бармау).
 _KK_NEGATIVE = re.compile(
     r"\w{2,}(?:ма|ме|ба|бе|па|пе)(?:ды|ді|ған|ген|йды|йді|йтын|йтін|с|у|йын|йін|ймын|ймін|"
@@ -80,7 +80,8 @@ _MAX_SENTENCE = 600  # characters of a sentence shown around a quote; longer one
 @dataclass(frozen=True)
 class QuoteMatch:
     """Where a quote stands in its archived text: the span, the sentence around it, and
-    what distorts it (an empty text if nothing does)."""
+    what distorts it ("starts mid-word: ...", "starts just after 'not', ..."; an empty
+    text if nothing does)."""
 
     start: int
     end: int
@@ -128,7 +129,7 @@ def locate_quote(quote: str, text: str, language: str = "en") -> QuoteMatch | No
     """Where a quote stands in an archived text (_archived): the first place it stands
     as whole words, else the first place inside words (its distortion says so); None if
     the text lacks it. A quote cut just after a polarity word of the source's language
-    (or, in Kazakh, just before емес or жоқ) is distorted too."""
+    (or, in kk, just before емес or жоқ) is distorted too."""
     quote = normalise(quote)
     flat = text.replace("\n", " ")  # a quote may run on over a paragraph break
     if not quote:
@@ -149,18 +150,17 @@ def locate_quote(quote: str, text: str, language: str = "en") -> QuoteMatch | No
     if cut:
         words = _WORDS.finditer(flat, max(0, start - 40), end + 40)
         spanned = [m.group() for m in words if m.end() > start and m.start() < end]
-        distortion = (f"quote {' and '.join(cut)} mid-word: the source has "
-                      f"'{' '.join(spanned)}'")
+        distortion = f"{' and '.join(cut)} mid-word: the source has '{' '.join(spanned)}'"
     else:
         before = _LAST_WORD.search(flat, max(0, start - 60), start)
         after = _FIRST_WORD.match(flat[end:end + 60])
         if before and _polarity(before.group(1), language):
-            distortion = f"quote starts just after {before.group(1)!r}"
+            distortion = f"starts just after {before.group(1)!r}"
         elif after and language == "kk" and after.group(1).lower() in _POLARITY["kk"]:
-            distortion = f"quote ends just before {after.group(1)!r}"
+            distortion = f"ends just before {after.group(1)!r}"
         if distortion:
-            distortion += (f" (the source: '{_sentence(text, start, end)}'): its words may "
-                           "say the opposite of what the source says")
+            distortion += (", so its words may say the opposite of the source: "
+                           f"'{_sentence(text, start, end)}'")
     return QuoteMatch(start, end, _sentence(text, start, end), distortion)
 
 
@@ -276,7 +276,7 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
             ))
         elif found.distortion:
             problems.append(Problem(
-                *where, f"{found.distortion} ({name})",
+                *where, f"quote in {name} {found.distortion}",
                 "quote whole words, and the negation with them, or paraphrase in `text`",
                 warning=True,
             ))
