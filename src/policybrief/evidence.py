@@ -21,27 +21,36 @@ from .models import Note, Place, Source
 
 log = logging.getLogger(__name__)
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'",
-                         "’": "'", "‚": "'", "\u00a0": " ", "\u00ad": None})
+# Typographic quote marks, folded one character for one (positions stay where they were).
+_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'",
+                        "’": "'", "‚": "'"})
+_SPACES = str.maketrans({"\u00a0": " ", "\u00ad": None})
 
 
 def normalise(text: str) -> str:
     """Fold what differs between a quote and its source without changing its words:
     Unicode forms, typographic quotes, soft hyphens, whitespace and line breaks."""
-    return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).split())
+    return _spaced(text).translate(_MARKS)
+
+
+def _spaced(text: str) -> str:
+    """normalise, but for the quote marks: the text as shown, as long as its normalised
+    form, each character at the same place."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_SPACES).split())
 
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 def _archived(path: Path, archive: Path, folder: str) -> str:
-    """An archived text, normalised, one paragraph a line: a blank line parts paragraphs
-    unless a lower-case word follows it (a sentence broken by the text's extraction). It
+    """An archived text, normalised but for its quote marks (the sentence around a quote
+    is shown with them; locate_quote folds them), one paragraph a line: a blank line parts
+    paragraphs unless a lower-case word follows it (a sentence broken by extraction). It
     must be in the archive folder (boundary.read). Read again by every check (not cached
     for the process: `brief watch` sees edits)."""
     data = boundary.read(path, archive, "archived text", name=folder)
     paragraphs: list[str] = []
-    for piece in filter(None, map(normalise, _BLANK_LINE.split(
+    for piece in filter(None, map(_spaced, _BLANK_LINE.split(
             data.decode("utf-8", errors="replace")))):
         if paragraphs and piece[0].islower():
             paragraphs[-1] += " " + piece
@@ -73,7 +82,7 @@ _LAST_WORD = re.compile(r"(\w+(?:'\w+)*)[\s\"'(\[]*$")
 _FIRST_WORD = re.compile(r"^[\s\"')\],.;:]*(\w+)")
 # A sentence ends at . ! ? or … (and closing quotes or brackets), before a space and a
 # word that does not start in lower case (not "U.S. officials"), or at a paragraph's end.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*(?=\s)")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
 _MAX_SENTENCE = 600  # characters of a sentence shown around a quote; longer ones are cut
 
 
@@ -131,6 +140,7 @@ def locate_quote(quote: str, text: str, language: str = "en") -> QuoteMatch | No
     the text lacks it. A quote cut just after a polarity word of the source's language
     (or, in kk, just before емес or жоқ) is distorted too."""
     quote = normalise(quote)
+    shown, text = text, text.translate(_MARKS)
     flat = text.replace("\n", " ")  # a quote may run on over a paragraph break
     if not quote:
         return None
@@ -161,7 +171,7 @@ def locate_quote(quote: str, text: str, language: str = "en") -> QuoteMatch | No
         if distortion:
             distortion += (", so its words may say the opposite of the source: "
                            f"'{_sentence(text, start, end)}'")
-    return QuoteMatch(start, end, _sentence(text, start, end), distortion)
+    return QuoteMatch(start, end, _sentence(shown, start, end), distortion)
 
 
 def nearest_passage(quote: str, text: str) -> str:
@@ -171,7 +181,7 @@ def nearest_passage(quote: str, text: str) -> str:
     from rapidfuzz import fuzz
     from rapidfuzz.distance import Levenshtein
 
-    quote, flat = normalise(quote), text.replace("\n", " ")
+    quote, flat = normalise(quote), text.translate(_MARKS).replace("\n", " ")
     mine = _WORDS.findall(quote)
     if not mine or not flat:
         return "nothing like it in the source"
