@@ -61,18 +61,27 @@ def test_key_events_are_dated(astana: dict[str, object], when: str) -> None:
     assert when in dated
 
 
-def test_quotes_are_verbatim_in_their_seed(astana: dict[str, object]) -> None:
-    seeds()
-    def fold(text: str) -> str:
-        return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').split())
-
-    project = astana["project"]
-    for entry in project.sources.values():  # type: ignore[attr-defined]
-        source = entry.model
-        archive = fold((SEEDS / source.archive).read_text(encoding="utf-8"))
-        for note in source.notes:
-            if note.quote:
-                assert fold(note.quote) in archive, f"{source.id}/{note.id}"
+def test_quotes_mean_what_their_source_says(run: Callable[..., Result], tmp_path: Path) -> None:
+    """Every quote passes `brief check --strict` against the archive: found as whole words,
+    not cut after a negation. The note's first quote (the words without "no") fails it."""
+    archive = seeds()
+    copy = tmp_path / "repo"
+    for name in ("briefs", "sources", "templates"):
+        shutil.copytree(REPO / name, copy / name)
+    for name in ("pyproject.toml", "places.yaml"):
+        shutil.copy(REPO / name, copy / name)
+    result = run("check", "--strict", "--archive", archive, "--project", copy)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    source = copy / "sources" / "diplomat-2015.yaml"
+    quote = 'quote: "the country had no “intention to substitute the existing platforms.”"'
+    assert quote in source.read_text()
+    source.write_text(source.read_text().replace(
+        quote, 'quote: "intention to substitute the existing platforms"'))
+    old = run("check", "--strict", "--archive", archive, "--project", copy)
+    assert old.exit_code == 1
+    assert "quote in 002_188744fc314725ed.txt starts just after 'no', so its words may say " \
+           "the opposite of the source" in old.stderr
 
 
 def test_nothing_topic_specific_in_code() -> None:

@@ -55,7 +55,9 @@ def test_quote_found_despite_line_breaks_and_quote_marks(
     assert absent.exit_code == 0
     assert _warnings(absent) == [
         "warning: sources/river-2024.yaml:33: notes[2].quote: quote not found in river-2024.txt; "
-        "copy the words exactly from the source, or paraphrase in `text` instead"
+        "nearest passage: 'the plan gives \"a fair share for every field\" in the basin' (one "
+        "word differs: the source has 'every' for 'each'); copy the words exactly from the "
+        "source, or paraphrase in `text` instead"
     ]
 
 
@@ -67,13 +69,108 @@ def test_altered_quote_is_caught(run: Callable[..., Result], archived: Path) -> 
     assert result.exit_code == 0  # a warning ...
     assert _warnings(result) == [
         "warning: sources/river-2024.yaml:33: notes[2].quote: quote not found in river-2024.txt; "
-        "copy the words exactly from the source, or paraphrase in `text` instead"
+        "nearest passage: 'a fair share for every field' (one word differs: the source has "
+        "'every' for 'each'); copy the words exactly from the source, or paraphrase in `text` "
+        "instead"
     ]
     strict = run("check", "--strict", "--project", archived)
     assert strict.exit_code == 1  # ... and an error under --strict
     assert strict.stderr.splitlines()[-1] == (
         "Error: 1 warning (--strict) in the input; fix them and run again"
     )
+
+
+def _archive_text(project: Path, text: str) -> None:
+    (project / "archive" / "river-2024.txt").write_text(text)
+
+
+def _strict_problem(run: Callable[..., Result], project: Path) -> str:
+    """The one problem of `brief check --strict` (which must fail on it)."""
+    result = run("check", "--strict", "--project", project)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 1 warning (--strict) in the input; fix them and run again")
+    [problem] = [line for line in result.stderr.splitlines()[:-1] if line.strip()]
+    return problem
+
+
+@pytest.mark.parametrize("negation", ["not", "wouldn't", "never"])
+def test_quote_cut_after_a_negation_fails_strict(
+    run: Callable[..., Result], archived: Path, negation: str
+) -> None:
+    _archive_text(archived, f"Officials said the plan would {negation} give “a fair share\n"
+                            "for every field” in the basin.\n")
+    _set_quote(archived, 'give "a fair share for every field"')
+    assert _strict_problem(run, archived) == (
+        f"warning: sources/river-2024.yaml:33: notes[2].quote: quote in river-2024.txt starts "
+        f"just after {negation!r}, so its words may say the opposite of the source: 'Officials "
+        f"said the plan would {negation} give \"a fair share for every field\" in the basin.'; "
+        "quote whole words, and the negation with them, or paraphrase in `text`"
+    )
+    _set_quote(archived, f'{negation} give "a fair share for every field"')  # with it: passes
+    assert run("check", "--strict", "--project", archived).exit_code == 0
+
+
+def test_russian_quote_cut_after_ne(run: Callable[..., Result], archived: Path) -> None:
+    source = archived / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace("language: en", "language: ru"))
+    _archive_text(archived, "Чиновники сказали, что план не даёт равной доли каждому полю.\n")
+    _set_quote(archived, "даёт равной доли каждому полю")
+    assert "quote in river-2024.txt starts just after 'не'" in _strict_problem(run, archived)
+
+
+def test_quote_starting_mid_word_fails_strict(run: Callable[..., Result], archived: Path) -> None:
+    _set_quote(archived, "air share for every field")  # "a fair share": cut inside "fair"
+    assert _strict_problem(run, archived) == (
+        "warning: sources/river-2024.yaml:33: notes[2].quote: quote in river-2024.txt starts "
+        "mid-word: the source has 'fair share for every field'; quote whole words, and the "
+        "negation with them, or paraphrase in `text`"
+    )
+
+
+def test_quote_found_only_inside_words_is_no_match(
+    run: Callable[..., Result], archived: Path
+) -> None:
+    _archive_text(archived, ARCHIVE_TEXT + "\nThe ministers will delegate themselves.\n")
+    _set_quote(archived, "ate the")  # in "delegate themselves", but not as words
+    assert _strict_problem(run, archived) == (
+        "warning: sources/river-2024.yaml:33: notes[2].quote: quote in river-2024.txt starts "
+        "and ends mid-word: the source has 'delegate themselves'; quote whole words, and the "
+        "negation with them, or paraphrase in `text`"
+    )
+    # Where the words stand as words later in the text, that is the match: it passes.
+    _archive_text(archived, ARCHIVE_TEXT + "\nThe ministers will delegate themselves.\n"
+                                           "Then they ate the bread.\n")
+    assert run("check", "--strict", "--project", archived).exit_code == 0
+
+
+@pytest.mark.parametrize(("quote", "differs"), [
+    ("A Fair Share for every field", "case differs: the source has 'a fair share for every "
+                                     "field'"),
+    ("a fair portion for every field", "nearest passage: 'a fair share for every field' (one "
+                                       "word differs: the source has 'share' for 'portion')"),
+    ("a fair share for every single field", "nearest passage: 'a fair share for every field' "
+                                            "(one word differs: the source has no 'single')"),
+])
+def test_near_miss_names_the_nearest_passage(
+    run: Callable[..., Result], archived: Path, quote: str, differs: str
+) -> None:
+    _set_quote(archived, quote)
+    assert _strict_problem(run, archived) == (
+        f"warning: sources/river-2024.yaml:33: notes[2].quote: quote not found in "
+        f"river-2024.txt; {differs}; copy the words exactly from the source, or paraphrase in "
+        "`text` instead"
+    )
+
+
+def test_verbose_check_shows_the_source_sentence(
+    run: Callable[..., Result], archived: Path
+) -> None:
+    result = run("-v", "check", "--strict", "--project", archived)
+    assert result.exit_code == 0, result.output
+    assert ("river-2024/water-share: quoted from river-2024.txt: Officials said the plan "
+            "gives “a fair share for every field” in the basin.") in " ".join(
+                result.stderr.split())
 
 
 def test_missing_archive_is_reported_and_fatal_only_when_strict(
@@ -189,12 +286,17 @@ def test_annex_and_claims_json_match_the_rendered_citations(
         "river-2024/talks-resume", "river-2024/kazakh-names", "river-2024/water-share"]
     assert claims["claims"][2]["paragraphs"] == ["2.1"]
     assert claims["claims"][2]["assessment"].startswith("Independent regional daily")
+    # Read from the archive: its words and quote marks, its spaces and line breaks folded.
+    sentence = "Officials said the plan gives “a fair share for every field” in the basin."
+    assert claims["claims"][2]["source_sentence"] == sentence
+    assert claims["claims"][0]["source_sentence"] is None  # a note without a quote
     text = pdf_text(out / "analyst.pdf")
     for claim in claims["claims"]:  # every printed citation is in the PDF
         assert claim["citation"] in text
     annex = text[text.index("Annex B · Evidence: claims by source"):]
     for claim in claims["claims"]:  # every cited note is in the annex, with its locator
         assert claim["locator"] + " " + claim["claim"][:30] in annex
+    assert f"The source: {sentence}" in annex  # in italics, no quote marks of our own
 
 
 def test_two_csl_styles(run: Callable[..., Result], project: Path) -> None:
@@ -243,5 +345,7 @@ def test_an_edited_archived_text_is_read_again(run: Callable[..., Result], archi
     text.write_text(text.read_text().replace("fair share", "just share"))
     assert _warnings(run("check", "--project", archived)) == [
         "warning: sources/river-2024.yaml:33: notes[2].quote: quote not found in river-2024.txt; "
-        "copy the words exactly from the source, or paraphrase in `text` instead"
+        "nearest passage: 'a just share for every field' (one word differs: the source has "
+        "'just' for 'fair'); copy the words exactly from the source, or paraphrase in `text` "
+        "instead"
     ]

@@ -28,6 +28,7 @@ from .config import Config
 from .css import Stylesheet
 from .curate import CuratedBrief, curate
 from .errors import Problem, RenderError, UsageError, closest, count
+from .evidence import quote_sentences
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
 from .inputs import target_files
 from .jobs import Failure, Job, Target
@@ -211,9 +212,11 @@ def prepare_target(config: Config, project: Project, env: Any, job: Job) -> Prep
     curated = dataclasses.replace(  # the bibliography in the style's order
         curated, references=[by_id[i] for i in citations.order if i in by_id]
     )
-    html = render_html(env, curated, citations, config)
+    sentences = quote_sentences(config.archive,
+                                [(c.ref, c.source, c.note) for c in curated.cited])
+    html = render_html(env, curated, citations, config, sentences)
     return Prepared(curated, html, load_stylesheet(env, curated.audience.stylesheet),
-                    claim_map(job.brief_id, curated, citations))
+                    claim_map(job.brief_id, curated, citations, sentences))
 
 
 def render_target(config: Config, project: Project, env: Any, job: Job) -> Target:

@@ -1,7 +1,8 @@
 """The claim map of a rendered target (claims.json): each claim the target cites, with
 the numbered paragraphs that make it, its source and locator, the citation as printed,
-and the analyst's assessment of the source. Built after citations are formatted, from
-the curated brief; written by manifest.py, attached to archival PDFs by build.py.
+the source sentence around its quote, and the analyst's assessment of the source. Built
+after citations are formatted, from the curated brief; written by manifest.py, attached to
+archival PDFs by build.py.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from .curate import CuratedBrief
 
 
 def claim_map(
-    brief_id: str, curated: CuratedBrief, citations: FormattedCitations
+    brief_id: str, curated: CuratedBrief, citations: FormattedCitations,
+    sentences: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """claims.json: each cited claim with the paragraph that makes it, its source, locator,
-    the citation as printed, and the analyst's assessment of the source."""
+    the citation as printed, the source sentence around its quote (`sentences`, by
+    reference: evidence.quote_sentences; null without a quote or an archived text), and
+    the analyst's assessment of the source."""
     paragraphs: dict[str, list[str]] = {}
     for point in curated.points:
         if point.paragraph:
@@ -30,6 +34,7 @@ def claim_map(
                 "paragraphs": paragraphs.get(c.ref, []),
                 "claim": c.text,
                 "quote": c.note.quote,
+                "source_sentence": (sentences or {}).get(c.ref),
                 "date": str(c.note.date) if c.note.date else None,
                 "source": c.source.id,
                 "source_title": c.source.title,

@@ -8,30 +8,223 @@ always an error.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import boundary
 from .errors import Problem, display_path
 from .load import Project, format_loc
-from .models import Place
+from .models import Note, Place, Source
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'",
-                         "’": "'", "‚": "'", "\u00a0": " ", "\u00ad": None})
+log = logging.getLogger(__name__)
+
+# Typographic quote marks, folded one character for one (positions stay where they were).
+_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'",
+                        "’": "'", "‚": "'"})
+_SPACES = str.maketrans({"\u00a0": " ", "\u00ad": None})
 
 
 def normalise(text: str) -> str:
     """Fold what differs between a quote and its source without changing its words:
     Unicode forms, typographic quotes, soft hyphens, whitespace and line breaks."""
-    return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).split())
+    return _spaced(text).translate(_MARKS)
+
+
+def _spaced(text: str) -> str:
+    """normalise, but for the quote marks: the text as shown, as long as its normalised
+    form, each character at the same place."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_SPACES).split())
+
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 def _archived(path: Path, archive: Path, folder: str) -> str:
-    """An archived text, normalised; it must be in the archive folder (boundary.read).
-    Read again by every check (not cached for the process: `brief watch` sees edits)."""
+    """An archived text, normalised but for its quote marks (the sentence around a quote
+    is shown with them; locate_quote folds them), one paragraph a line: a blank line parts
+    paragraphs unless a lower-case word follows it (a sentence broken by extraction). It
+    must be in the archive folder (boundary.read). Read again by every check (not cached
+    for the process: `brief watch` sees edits)."""
     data = boundary.read(path, archive, "archived text", name=folder)
-    return normalise(data.decode("utf-8", errors="replace"))
+    paragraphs: list[str] = []
+    for piece in filter(None, map(_spaced, _BLANK_LINE.split(
+            data.decode("utf-8", errors="replace")))):
+        if paragraphs and piece[0].islower():
+            paragraphs[-1] += " " + piece
+        else:
+            paragraphs.append(piece)
+    return "\n".join(paragraphs)
+
+
+def archived_name(source: Source) -> str:
+    """The file name of a source's archived text: its `archive`, else <id>.txt."""
+    return source.archive or f"{source.id}.txt"
+
+
+# Words that turn a statement round when they stand just before a quote (the quote then
+# says the opposite of its source), by the source's language.
+_POLARITY = {
+    "en": {"no", "not", "never", "without", "nor", "neither", "cannot"},
+    "ru": {"не", "нет", "без", "ни"},
+    "kk": {"емес", "жоқ"},
+}
+# Negative verb forms in kk: the stem, -ма/-ме/-ба/-бе/-па/-пе, then a tense or a
+# person (бармады, келмейді, жазбаған, алмас, бармау).
+_KK_NEGATIVE = re.compile(
+    r"\w{2,}(?:ма|ме|ба|бе|па|пе)(?:ды|ді|ған|ген|йды|йді|йтын|йтін|с|у|йын|йін|ймын|ймін|"
+    r"йсың|йсің|йміз|ңыз|ңіз)"
+)
+_WORDS = re.compile(r"\w+(?:'\w+)*")  # a word, with its inner apostrophes (don't)
+_LAST_WORD = re.compile(r"(\w+(?:'\w+)*)[\s\"'(\[]*$")
+_FIRST_WORD = re.compile(r"^[\s\"')\],.;:]*(\w+)")
+# A sentence ends at . ! ? or … (and closing quotes or brackets), before a space and a
+# word that does not start in lower case (not "U.S. officials"), or at a paragraph's end.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
+_MAX_SENTENCE = 600  # characters of a sentence shown around a quote; longer ones are cut
+
+
+@dataclass(frozen=True)
+class QuoteMatch:
+    """Where a quote stands in its archived text: the span, the sentence around it, and
+    what distorts it ("starts mid-word: ...", "starts just after 'not', ..."; an empty
+    text if nothing does)."""
+
+    start: int
+    end: int
+    sentence: str
+    distortion: str
+
+
+def _joined(text: str, i: int) -> bool:
+    """Whether position i (between text[i-1] and text[i]) is inside a word."""
+    def word(j: int) -> bool:
+        return 0 <= j < len(text) and (text[j].isalnum() or text[j] == "_")
+    return word(i - 1) and word(i) or (
+        0 < i < len(text) and text[i - 1] == "'" and word(i - 2) and word(i)
+        or text[i:i + 1] == "'" and word(i - 1) and word(i + 1)
+    )
+
+
+def _polarity(word: str, language: str) -> bool:
+    word = word.lower()
+    if language == "en" and word.endswith("n't"):
+        return True
+    if language == "kk" and _KK_NEGATIVE.fullmatch(word):
+        return True
+    return word in _POLARITY.get(language, set())
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence (or sentences) of `text` around text[start:end], within its paragraph."""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    last = len(text) if last < 0 else last
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, first, last)
+            if not text[m.end():last].lstrip()[:1].islower()]
+    first = max([e for e in ends if e <= start], default=first)
+    last = min([e for e in ends if e >= end], default=last)
+    sentence = text[first:last].strip()
+    if len(sentence) > _MAX_SENTENCE:  # a window around the quote
+        room = max(0, (_MAX_SENTENCE - (end - start)) // 2)
+        a, b = max(first, start - room), min(last, end + room)
+        sentence = ("…" if a > first else "") + text[a:b].strip() + ("…" if b < last else "")
+    return sentence
+
+
+def locate_quote(quote: str, text: str, language: str = "en") -> QuoteMatch | None:
+    """Where a quote stands in an archived text (_archived): the first place it stands
+    as whole words, else the first place inside words (its distortion says so); None if
+    the text lacks it. A quote cut just after a polarity word of the source's language
+    (or, in kk, just before емес or жоқ) is distorted too."""
+    quote = normalise(quote)
+    shown, text = text, text.translate(_MARKS)
+    flat = text.replace("\n", " ")  # a quote may run on over a paragraph break
+    if not quote:
+        return None
+    whole, inside = None, []  # the first place as whole words; places inside words
+    at = flat.find(quote)
+    while at >= 0 and whole is None:
+        if _joined(flat, at) or _joined(flat, at + len(quote)):
+            inside.append((at, at + len(quote)))
+        else:
+            whole = (at, at + len(quote))
+        at = flat.find(quote, at + 1)
+    if whole is None and not inside:
+        return None
+    start, end = whole or inside[0]
+    cut = [edge for edge, i in (("starts", start), ("ends", end)) if _joined(flat, i)]
+    distortion = ""
+    if cut:
+        words = _WORDS.finditer(flat, max(0, start - 40), end + 40)
+        spanned = [m.group() for m in words if m.end() > start and m.start() < end]
+        distortion = f"{' and '.join(cut)} mid-word: the source has '{' '.join(spanned)}'"
+    else:
+        before = _LAST_WORD.search(flat, max(0, start - 60), start)
+        after = _FIRST_WORD.match(flat[end:end + 60])
+        if before and _polarity(before.group(1), language):
+            distortion = f"starts just after {before.group(1)!r}"
+        elif after and language == "kk" and after.group(1).lower() in _POLARITY["kk"]:
+            distortion = f"ends just before {after.group(1)!r}"
+        if distortion:
+            distortion += (", so its words may say the opposite of the source: "
+                           f"'{_sentence(text, start, end)}'")
+    return QuoteMatch(start, end, _sentence(shown, start, end), distortion)
+
+
+def nearest_passage(quote: str, text: str) -> str:
+    """What a quote not found in `text` is nearest to, and how it differs: "nearest
+    passage: '...' (one word differs: the source has 'x' for 'y')". Fuzzy matching is
+    RapidFuzz's (imported here: only a failed check needs it)."""
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Levenshtein
+
+    quote, flat = normalise(quote), text.translate(_MARKS).replace("\n", " ")
+    mine = _WORDS.findall(quote)
+    if not mine or not flat:
+        return "nothing like it in the source"
+    lower = str.lower if len(flat.lower()) == len(flat) else None
+    aligned = fuzz.partial_ratio_alignment(quote, flat, processor=lower)
+    if aligned is None:
+        return "nothing like it in the source"
+    spans = [m.span() for m in _WORDS.finditer(flat)]
+    first = next((k for k, (_, e) in enumerate(spans) if e > aligned.dest_start), 0)
+
+    def folded(words: list[str]) -> list[str]:
+        return [w.casefold() for w in words]
+
+    best: tuple[int, int, int, int] | None = None  # (distance, |length - n|, a, b)
+    n = len(mine)
+    for a in range(max(0, first - 2), min(len(spans), first + 3)):
+        for b in range(a + max(1, n - 3), min(len(spans), a + n + 3) + 1):
+            theirs = [flat[s:e] for s, e in spans[a:b]]
+            key = (Levenshtein.distance(folded(mine), folded(theirs)), abs(b - a - n), a, b)
+            best = key if best is None or key < best else best
+    if best is None or best[0] > max(1, n // 2):
+        return "nothing near it in the source"
+    _, _, a, b = best
+    passage = flat[spans[a][0]:spans[b - 1][1]]
+    theirs = [flat[s:e] for s, e in spans[a:b]]
+    shown = passage if len(passage) <= 80 else passage[:77].rstrip() + "…"
+    if folded(mine) == folded(theirs):
+        what = "case differs" if mine != theirs else "punctuation or spacing differs"
+        return f"{what}: the source has '{shown}'"
+    changes, count = [], 0
+    for op in Levenshtein.opcodes(folded(mine), folded(theirs)):
+        ours, source = " ".join(mine[op.src_start:op.src_end]), " ".join(
+            theirs[op.dest_start:op.dest_end])
+        if op.tag == "replace":
+            changes.append(f"the source has '{source}' for '{ours}'")
+        elif op.tag == "delete":
+            changes.append(f"the source has no '{ours}'")
+        elif op.tag == "insert":
+            changes.append(f"the source has '{source}' as well")
+        if op.tag != "equal":
+            count += max(op.src_end - op.src_start, op.dest_end - op.dest_start)
+    differ = "one word differs" if count == 1 else f"{count} words differ"
+    return f"nearest passage: '{shown}' ({differ}: {'; '.join(changes[:3])})"
 
 
 def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
@@ -60,7 +253,7 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
     texts: dict[str, str] = {}
     for entry, i, note in quoted:
         source, doc = entry.model, entry.doc
-        name = source.archive or f"{source.id}.txt"  # the default archived file name
+        name = archived_name(source)
         if source.id in refused:
             continue
         try:
@@ -82,14 +275,50 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
                 f"archived text {name!r} not found in {display_path(archive, root)}",
                 "add the file to the archive, or name it with `archive:`", warning=True,
             ))
-        elif normalise(note.quote or "") not in text:
+            continue
+        where = (doc.path, doc.line(("notes", i, "quote")), f"notes[{i}].quote")
+        found = locate_quote(note.quote or "", text, source.language.split("-")[0])
+        if found is None:
             problems.append(Problem(
-                doc.path, doc.line(("notes", i, "quote")), f"notes[{i}].quote",
-                f"quote not found in {name}",
+                *where, f"quote not found in {name}; {nearest_passage(note.quote or '', text)}",
                 "copy the words exactly from the source, or paraphrase in `text` instead",
                 warning=True,
             ))
+        elif found.distortion:
+            problems.append(Problem(
+                *where, f"quote in {name} {found.distortion}",
+                "quote whole words, and the negation with them, or paraphrase in `text`",
+                warning=True,
+            ))
+        else:
+            log.info("%s/%s: quoted from %s: %s", source.id, note.id, name, found.sentence)
     return problems
+
+
+def quote_sentences(archive: Path | None, quoted: list[tuple[str, Source, Note]]
+                    ) -> dict[str, str]:
+    """The source sentence around each quote found, by reference ("source/note"), for
+    claims.json and the evidence annex. A quote not found (a warning the check reported)
+    or an archived text not readable has none."""
+    if archive is None:
+        return {}
+    folder = f"the archive folder ({archive})"
+    texts: dict[str, str | None] = {}
+    sentences = {}
+    for ref, source, note in quoted:
+        name = archived_name(source)
+        if not note.quote:
+            continue
+        if name not in texts:
+            try:
+                texts[name] = _archived(archive / name, archive, folder)
+            except (boundary.Refused, OSError):
+                texts[name] = None
+        text = texts[name]
+        found = locate_quote(note.quote, text, source.language.split("-")[0]) if text else None
+        if found is not None:
+            sentences[ref] = found.sentence
+    return sentences
 
 
 def _check_briefs(project: Project, stale_after_days: int) -> list[Problem]:

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from .boundary import regular
 from .config import Config
+from .evidence import archived_name
 from .fastpath import input_files, shared_inputs
 from .i18n import LABELS
 from .load import Project
@@ -31,13 +32,17 @@ _REFERENCE = re.compile(
 def target_files(config: Config, project: Project, brief_id: str) -> list[Path]:
     """Every file a target of the brief reads, whatever its audience: the project's
     shared inputs (fastpath.shared_inputs), the brief and the sources it cites, the
-    package's templates and labels, and the files inside the project that the texts of
-    the brief and its sources (Markdown images) or the project's templates and
-    stylesheets name. Links count as the file they lead to."""
+    archived texts of those that quote (the evidence annex and claims.json show the
+    sentence around each quote), the package's templates and labels, and the files
+    inside the project that the texts of the brief and its sources (Markdown images) or
+    the project's templates and stylesheets name. Links count as the file they lead to."""
     brief = project.briefs[brief_id]
     cited = sorted({ref.split("/", 1)[0] for _, ref in brief.model.references()})
     files = [*shared_inputs(config), config.briefs_dir / f"{brief_id}.yaml"]
     files += [config.sources_dir / f"{source_id}.yaml" for source_id in cited]
+    if config.archive is not None:
+        files += sorted({config.archive / archived_name(project.sources[s].model) for s in cited
+                         if any(n.quote for n in project.sources[s].model.notes)})
     for folder in (PACKAGE_TEMPLATES, LABELS):
         files += input_files(folder, folder.resolve())
     named = _markdown_images(config, [brief.doc.data, *(project.sources[s].doc.data

@@ -24,9 +24,11 @@ log = logging.getLogger(__name__)
 
 
 def render_html(
-    env: SandboxedEnvironment, curated: CuratedBrief, citations: FormattedCitations, config: Config
+    env: SandboxedEnvironment, curated: CuratedBrief, citations: FormattedCitations, config: Config,
+    sentences: dict[str, str] | None = None,
 ) -> str:
-    """Fill the audience's template with the curated brief."""
+    """Fill the audience's template with the curated brief; `sentences` are the source
+    sentences around its quotes, by reference (evidence.quote_sentences)."""
     template_name = curated.audience.template
     labels = load_labels(curated.brief.language)
     audience = curated.audience
@@ -43,7 +45,7 @@ def render_html(
         # stops at MAX_OUTPUT characters.
         return template.render(
             **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
-            brand=config.brand, labels=labels,
+            brand=config.brand, labels=labels, quote_sentences=sentences or {},
         )
     except TemplatingError:  # load_template's own: a block no parent has
         raise
