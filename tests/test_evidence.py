@@ -349,3 +349,17 @@ def test_an_edited_archived_text_is_read_again(run: Callable[..., Result], archi
         "'just' for 'fair'); copy the words exactly from the source, or paraphrase in `text` "
         "instead"
     ]
+
+
+def test_a_quote_within_the_quote_prints_in_single_marks(
+    run: Callable[..., Result], archived: Path
+) -> None:
+    """The pull-quote is set in double marks, so a quote the quoted words themselves hold
+    prints in single ones (“…‘…’…”), not doubled (“…“…”…”)."""
+    _set_quote(archived, '"the plan gives “a fair share for every field”"')
+    result = run("build", "--strict", "-a", "analyst", "--project", archived)
+    assert result.exit_code == 0, result.output
+    html = (archived / "build" / "river-talks" / "analyst.html").read_text()
+    assert "<blockquote>“the plan gives ‘a fair share for every field’”" in html
+    assert "the plan gives ‘a fair share for every field’" in pdf_text(
+        archived / "build" / "river-talks" / "analyst.pdf")
