@@ -447,8 +447,9 @@ def test_watch_reports_a_stylesheet_outside_and_goes_on(project: Path) -> None:
         good = config.read_text()
         _stylesheet(project, "../x.css")
         seen = wait_for("error:")
-        assert seen[-1] == ("error: stylesheet name '../x.css' points outside templates/; "
-                            "name stylesheets relative to templates/, without '..'")
+        assert seen[-1] == ("error: river-talks/analyst: stylesheet name '../x.css' points "
+                            "outside templates/; name stylesheets relative to templates/, "
+                            "without '..'")  # the target named once, as build names it
         assert not any("Traceback" in line for line in seen)
         config.write_text(good)  # fixed: the PDF built first is still current
         wait_for("nothing to rebuild")

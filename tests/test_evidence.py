@@ -363,3 +363,21 @@ def test_a_quote_within_the_quote_prints_in_single_marks(
     assert "<blockquote>“the plan gives ‘a fair share for every field’”" in html
     assert "the plan gives ‘a fair share for every field’" in pdf_text(
         archived / "build" / "river-talks" / "analyst.pdf")
+
+
+@pytest.mark.parametrize(("archive", "sentence"), [
+    # extraction broke the sentence at a blank line before a capitalised word
+    ("They met. Officials said the plan gives “a fair share for every field” in the\n\n"
+     "Basin Council's area.\n", "Officials said the plan gives “a fair share for every "
+     "field” in the Basin Council's area."),
+    # a heading (short, no sentence end) stays a paragraph of its own
+    ("Water Talks\n\nOfficials said the plan gives “a fair share for every field”.\n",
+     "Officials said the plan gives “a fair share for every field”."),
+])
+def test_the_source_sentence_survives_broken_lines(
+    run: Callable[..., Result], archived: Path, archive: str, sentence: str
+) -> None:
+    (archived / "archive" / "river-2024.txt").write_text(archive)
+    assert run("build", "--strict", "-a", "analyst", "--project", archived).exit_code == 0
+    claims = json.loads((archived / "build" / "river-talks" / "claims.json").read_text())
+    assert claims["claims"][2]["source_sentence"] == sentence

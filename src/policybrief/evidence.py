@@ -45,18 +45,30 @@ _BLANK_LINE = re.compile(r"\n\s*\n")
 def _archived(path: Path, archive: Path, folder: str) -> str:
     """An archived text, normalised but for its quote marks (the sentence around a quote
     is shown with them; locate_quote folds them), one paragraph a line: a blank line parts
-    paragraphs unless a lower-case word follows it (a sentence broken by extraction). It
+    paragraphs unless a lower-case word follows it or the paragraph before stops
+    mid-sentence (_unfinished: a sentence broken by extraction). It
     must be in the archive folder (boundary.read). Read again by every check (not cached
     for the process: `brief watch` sees edits)."""
     data = boundary.read(path, archive, "archived text", name=folder)
     paragraphs: list[str] = []
     for piece in filter(None, map(_spaced, _BLANK_LINE.split(
             data.decode("utf-8", errors="replace")))):
-        if paragraphs and piece[0].islower():
+        if paragraphs and (piece[0].islower() or _unfinished(paragraphs[-1])):
             paragraphs[-1] += " " + piece
         else:
             paragraphs.append(piece)
     return "\n".join(paragraphs)
+
+
+_HEADING = 80  # characters: a line ending without punctuation and longer is prose
+
+
+def _unfinished(paragraph: str) -> bool:
+    """A paragraph that stops mid-sentence: it ends in a word or a comma, and it is prose
+    (it holds a sentence end, or is longer than a heading such as "Some concluding
+    thoughts" would be), not a heading."""
+    return bool(re.search(r"[\w,]$", paragraph)
+                and (len(paragraph) > _HEADING or _SENTENCE_END.search(paragraph)))
 
 
 def archived_name(source: Source) -> str:
