@@ -414,3 +414,28 @@ def test_place_names_are_tried_only_where_their_words_occur(
             ) in found
     assert ("notes[1].text", "calls the place 'Sultan Hills', but on 2024-03-12 it was "
             "'Sultan'") in found
+
+
+@pytest.mark.parametrize(("where", "tag", "expected"), [
+    ("brief", "kz", "briefs/river-talks.yaml:5: language: unknown language 'kz' (KZ is a "
+     "country code: did you mean 'kk'?); use a language code such as en, ru or kk"),
+    ("brief", "kkz", "briefs/river-talks.yaml:5: language: unknown language 'kkz' (did you "
+     "mean 'kk'?); use a language code such as en, ru or kk"),
+    ("project", "ua", "policybrief.toml: language: unknown language 'ua' (UA is a country "
+     "code: did you mean 'uk'?); set `language` in the project config to a language code "
+     "such as en, ru or kk"),
+])
+def test_an_unknown_language_is_one_error(
+    run: Callable[..., Result], project: Path, where: str, tag: str, expected: str
+) -> None:
+    """Not one "no text in 'kz'" per note: the language itself is the mistake."""
+    if where == "brief":
+        brief = project / "briefs" / "river-talks.yaml"
+        brief.write_text(re.sub(r"(?m)^language: .*$", f"language: {tag}", brief.read_text()))
+    else:
+        config = project / "policybrief.toml"
+        config.write_text(f'language = "{tag}"\n' + config.read_text())
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        expected, "Error: 1 error in the input; fix them and run again"]

@@ -9,6 +9,7 @@ from .errors import Problem, closest
 from .load import Entry, Project, format_loc
 from .markdown import markdown_checker
 from .models import Brief
+from .vocabulary import unknown_language
 
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
@@ -121,6 +122,12 @@ def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | No
     """Every cited note needs its text in the brief's language (or an audience that
     allows the gap, which is then a warning)."""
     brief, config = entry.model, project.config
+    unknown = unknown_language(brief.language)
+    if unknown is not None:  # one error, not one for every note "without text in it"
+        return [Problem(entry.doc.path, entry.doc.line(("language",)), "language", unknown,
+                        "use a language code such as en, ru or kk")]
+    if unknown_language(config.language) is not None:
+        return []  # validate_project reports the project's language once
     profiles = [config.audiences[a] for a in brief.audiences if a in config.audiences]
     lenient = bool(profiles) and all(p.allow_untranslated for p in profiles)
     problems: list[Problem | None] = []
@@ -190,6 +197,11 @@ _MARKDOWN_REMEDIES = {
 def validate_project(project: Project) -> list[Problem]:
     """Every cross-reference problem in the project, sorted by file and line."""
     problems = _check_sources(project) + _check_markdown(project)
+    config = project.config
+    if (unknown := unknown_language(config.language)) is not None:
+        problems.append(Problem(
+            config.config_file.name, None, "language", unknown,
+            "set `language` in the project config to a language code such as en, ru or kk"))
     for entry in project.briefs.values():
         problems.extend(_check_brief(project, entry))
     if not project.briefs and not project.broken_briefs:
