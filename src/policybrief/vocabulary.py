@@ -14,7 +14,7 @@ PRIORITY_RANK: dict[str, int] = {p: rank for rank, p in enumerate(PRIORITIES)}
 Perspective = Literal["independent", "official", "state-media", "think-tank", "academic", "opinion"]
 PERSPECTIVES: tuple[str, ...] = get_args(Perspective)
 
-# Country codes often written for a language code: Kazakhstan is KZ, its language kk.
+# Country codes often written for a language code (a country KZ, its language kk).
 _COUNTRY_FOR_LANGUAGE = {
     "kz": "kk", "ua": "uk", "by": "be", "cz": "cs", "dk": "da", "gr": "el", "jp": "ja",
     "cn": "zh", "se": "sv", "ee": "et", "si": "sl", "rs": "sr", "al": "sq", "am": "hy",
