@@ -36,6 +36,19 @@ HTML(string=html, base_url=sys.argv[2]).write_pdf(
 """
 
 
+def write_section(out: Path, marker: str, heading: str, text: str) -> None:
+    """Put text between the file's <!-- marker --> and <!-- /marker --> lines, keeping
+    the notes around them (a new section under `heading` if the markers are not there).
+    Every benchmark writes its table into docs/performance.md this way."""
+    start, end = f"<!-- {marker} -->\n", f"<!-- /{marker} -->\n"
+    old = out.read_text(encoding="utf-8") if out.is_file() else "# Performance\n"
+    if start not in old:
+        old += f"\n## {heading}\n\n{start}{end}"
+    head, _, rest = old.partition(start)
+    tail = rest.partition(end)[2] if end in rest else ""
+    out.write_text(f"{head}{start}{text}{end}{tail}", encoding="utf-8")
+
+
 def timed(command: list[str], runs: int, cwd: Path | None = None) -> float:
     """Median wall time of a command, in seconds."""
     times = []
@@ -196,12 +209,7 @@ def main() -> None:
         f"run once) on a {cores}-core machine with the `brief init` example brief. Regenerate "
         "with `.venv/bin/python benchmarks/bench.py`.\n\n" + "\n".join(table) + "\n"
     )
-    # The table goes between the markers; the notes around it are kept.
-    start, end = "<!-- bench -->\n", "<!-- /bench -->\n"
-    old = args.out.read_text() if args.out.is_file() else f"# Performance\n\n{start}{end}"
-    head, _, rest = old.partition(start)
-    tail = rest.partition(end)[2] if end in rest else ""
-    args.out.write_text(f"{head}{start}{measured}{end}{tail}")
+    write_section(args.out, "bench", "Build engine", measured)
     print("\n".join(table))  # noqa: T201
 
 

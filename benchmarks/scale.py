@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import write_section  # benchmarks/ is on the path of a script run from it
+
 REPO = Path(__file__).resolve().parent.parent
 BRIEF = [sys.executable, "-m", "policybrief"]  # PYTHONPATH=<other src> measures other code
 CONFIG = """paper = "A4"
@@ -127,13 +129,7 @@ def main() -> None:
         f"Measured by `benchmarks/scale.py` (medians of {args.runs} runs). Regenerate with "
         "`.venv/bin/python benchmarks/scale.py`.\n\n" + "\n".join(table) + "\n"
     )
-    start, end = "<!-- scale -->\n", "<!-- /scale -->\n"
-    old = args.out.read_text(encoding="utf-8")
-    if start not in old:
-        old += f"\n## Validation at scale\n\n{start}{end}"
-    head, _, rest = old.partition(start)
-    tail = rest.partition(end)[2]
-    args.out.write_text(f"{head}{start}{measured}{end}{tail}", encoding="utf-8")
+    write_section(args.out, "scale", "Validation at scale", measured)
 
 
 if __name__ == "__main__":

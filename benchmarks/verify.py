@@ -182,13 +182,9 @@ def main() -> None:
         "`verify.check_layout` on the same laid-out document. Regenerate with "
         "`.venv/bin/python benchmarks/verify.py`.\n\n" + "\n".join(table) + "\n"
     )
-    start, end = "<!-- verify -->\n", "<!-- /verify -->\n"
-    old = args.out.read_text(encoding="utf-8")
-    if start not in old:
-        old += f"\n## Layout verification\n\n{start}{end}"
-    head, _, rest = old.partition(start)
-    tail = rest.partition(end)[2]
-    args.out.write_text(f"{head}{start}{measured}{end}{tail}", encoding="utf-8")
+    from bench import write_section
+
+    write_section(args.out, "verify", "Layout verification", measured)
 
 
 if __name__ == "__main__":
