@@ -16,10 +16,8 @@ from weasyprint.layout import page as weasy_page
 
 from policybrief import verify, weasyfix
 
-# Page 1 is full: the call in line 7 fits, its 3-line body does not, so the body is
-# deferred to page 2. Page 2's link asks for the page number of page 3, unknown when
-# page 2 is first laid out, so the second pass re-makes page 2 (not page 1).
-DEFERRED = """
+# A small page of 20 px lines, footnotes floated, links showing their target's page.
+STYLE = """
 <style>
   @page { size: 300px 200px; margin: 20px; }
   body { margin: 0; font: 10px/20px sans-serif; }
@@ -27,6 +25,12 @@ DEFERRED = """
   .fn { float: footnote; }
   a::after { content: target-counter(attr(href), page); }
 </style>
+"""
+
+# Page 1 is full: the call in line 7 fits, its 3-line body does not, so the body is
+# deferred to page 2. Page 2's link asks for the page number of page 3, unknown when
+# page 2 is first laid out, so the second pass re-makes page 2 (not page 1).
+DEFERRED = STYLE + """
 <p>1<br>2<br>3<br>4<br>5<br>6<br>7<span class="fn">A<br>B<br>C</span></p>
 <p style="break-before: page"><a href="#end">see page </a></p>
 <p id="end" style="break-before: page">end</p>
@@ -34,14 +38,7 @@ DEFERRED = """
 
 # The second form: the last page of content defers its footnote to a page of its own;
 # the second pass re-makes page 1 (its link), reuses page 2 and stops there.
-LAST_PAGE = """
-<style>
-  @page { size: 300px 200px; margin: 20px; }
-  body { margin: 0; font: 10px/20px sans-serif; }
-  p { margin: 0; }
-  .fn { float: footnote; }
-  a::after { content: target-counter(attr(href), page); }
-</style>
+LAST_PAGE = STYLE + """
 <p><a href="#end">see page </a></p>
 <p id="end" style="break-before: page">1<br>2<br>3<br>4<br>5<br>6<br>7<span
    class="fn">A<br>B<br>C</span></p>
