@@ -21,9 +21,10 @@ DOC = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
 MENTIONED = set(re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", DOC, flags=re.S)))
 
 MODELS = [models.Brief, models.Source, models.Note, models.CitedText, models.Question,
-          models.Section, models.Name]
+          models.Section, models.Paragraph, models.Name]
 DATACLASSES = [curate.Citation, curate.Endnote, curate.CuratedText, curate.CuratedQuestion,
-               curate.CuratedSection, curate.CitationPoint, curate.TimelineEvent,
+               curate.CuratedSection, curate.CuratedParagraph, curate.Prose,
+               curate.CitationPoint, curate.TimelineEvent,
                cite.FormattedCitations, config.Audience,
                brand.Brand, brand.FontFace]
 

@@ -250,7 +250,7 @@ def test_timeline_uses_the_name_in_force_and_check_warns(
     result = run("build", "--project", project)
     assert result.exit_code == 0, result.output
     assert _warnings(result) == [
-        "warning: sources/river-2024.yaml:37: notes[3].text: calls the place 'Astana', but on "
+        "warning: sources/river-2024.yaml:38: notes[3].text: calls the place 'Astana', but on "
         "2020-06-01 it was 'Nur-Sultan'; write 'Nur-Sultan' or say it was renamed (rules in "
         "places.yaml)"
     ]

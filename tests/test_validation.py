@@ -239,7 +239,7 @@ def test_duplicate_note_ids(run: Callable[..., Result], project: Path) -> None:
     result = run("check", "--project", project)
     assert result.exit_code == 1
     assert _problems(result) == [
-        "sources/river-2024.yaml:35: notes[3].id: duplicate note id 'talks-resume' "
+        "sources/river-2024.yaml:36: notes[3].id: duplicate note id 'talks-resume' "
         "(first used in notes[0]); give each note in a source its own id"
     ]
 

@@ -21,17 +21,13 @@ def claim_map(
     the citation as printed, the source sentence around its quote (`sentences`, by
     reference: evidence.quote_sentences; null without a quote or an archived text), and
     the analyst's assessment of the source."""
-    paragraphs: dict[str, list[str]] = {}
-    for point in curated.points:
-        if point.paragraph:
-            paragraphs.setdefault(point.citations[0].ref, []).append(point.paragraph)
     return {
         "brief": brief_id,
         "audience": curated.audience.name,
         "claims": [
             {
                 "ref": c.ref,
-                "paragraphs": paragraphs.get(c.ref, []),
+                "paragraphs": curated.paragraphs_citing(c.ref),
                 "claim": c.text,
                 "quote": c.note.quote,
                 "source_sentence": (sentences or {}).get(c.ref),

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .config import Audience
 from .load import Project
-from .models import Brief, CitedText, Note, PartialDate, Section, Source, rename_places
+from .models import (
+    INLINE_CITATION,
+    Brief,
+    CitedText,
+    Note,
+    Paragraph,
+    PartialDate,
+    Section,
+    Source,
+    rename_places,
+)
 from .vocabulary import PRIORITY_RANK
 
 
@@ -78,21 +89,77 @@ class CuratedQuestion:
         return self.point.citations
 
 
+# Where an inline citation stood in a text: MARK, the point's number in the text, MARK_END.
+# Private-use characters, which pass through Markdown as text and no user text keeps.
+MARK, MARK_END = "\ue000", "\ue001"
+_MARKS = str.maketrans("", "", MARK + MARK_END)
+
+
+@dataclass(frozen=True)
+class Prose:
+    """Text in the brief's words (Markdown) with the citation points it makes inline:
+    `text` holds a mark where each point's footnote call goes (the `cited` filter puts
+    the calls there); `plain` is the text with its citations left out."""
+
+    text: str
+    points: list[CitationPoint]
+
+    @property
+    def plain(self) -> str:
+        """The text without its inline citations."""
+        return re.sub(f"{MARK}\\d+{MARK_END}", "", self.text)
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The notes the text cites, each once, in order."""
+        return list({c.ref: c for p in self.points for c in p.citations}.values())
+
+
+@dataclass(frozen=True)
+class CuratedParagraph:
+    """A numbered paragraph of a section: authored prose citing notes inline, or one
+    note's text with its citation (a section that lists `notes`)."""
+
+    number: str  # "2.3": the section's number, then the paragraph's
+    prose: Prose
+    judgement: bool  # the authors' own judgement
+    confidence: str | None  # the paragraph's (a judgement) or its note's
+    key: bool  # a note paragraph of a key-priority note
+    quote: Citation | None  # the note whose quote is pulled out beside the paragraph
+
+    @property
+    def points(self) -> list[CitationPoint]:
+        """The citation points the paragraph makes."""
+        return self.prose.points
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The notes the paragraph cites, each once."""
+        return self.prose.citations
+
+
 @dataclass(frozen=True)
 class CuratedSection:
     """A section for one audience: notes below the audience's priority are left out."""
 
     key: str
     title: str
-    lead: str | None
-    summary: str | None  # the section's short version: its `summary`, else its lead
-    points: list[CitationPoint]  # one per shown note, in the brief's order
+    lead: Prose | None
+    summary: Prose | None  # the section's short version: its `summary`, else its lead
+    paragraphs: list[CuratedParagraph]  # what the audience prints below the lead
     words: int  # words the audience reads in this section
 
     @property
+    def points(self) -> list[CitationPoint]:
+        """Every citation point of the section: its lead's or summary's, its paragraphs'."""
+        prose = [self.lead, self.summary, *(p.prose for p in self.paragraphs)]
+        seen = {p.index: p for text in prose if text for p in text.points}
+        return sorted(seen.values(), key=lambda p: p.index)
+
+    @property
     def citations(self) -> list[Citation]:
-        """The notes shown in this section."""
-        return [p.citations[0] for p in self.points]
+        """The notes the section cites for this audience, each once, in order."""
+        return list({c.ref: c for p in self.points for c in p.citations}.values())
 
 
 @dataclass(frozen=True)
@@ -112,6 +179,12 @@ class CuratedBrief:
     points: list[CitationPoint]  # every citation point, in document order
     cited: list[Citation]  # every cited note once, in order of first citation
 
+    def paragraphs_citing(self, ref: str) -> list[str]:
+        """The numbered paragraphs ("2.3") that cite the note `ref`, in order."""
+        numbers = (p.paragraph for p in self.points
+                   if p.paragraph and any(c.ref == ref for c in p.citations))
+        return list(dict.fromkeys(numbers))
+
     def context(self) -> dict[str, Any]:
         """Template variables (documented in docs/templates.md)."""
         return {
@@ -127,16 +200,25 @@ class CuratedBrief:
             "endnotes": self.endnotes,
             "points": self.points,
             "cited": self.cited,
+            "paragraphs_citing": self.paragraphs_citing,
         }
+
+
+def prints_summary(section: Section, audience: Audience) -> bool:
+    """Whether the audience prints the section's short version (`summary`, else `lead`),
+    its notes or paragraphs then being only the evidence for it: an audience not citing
+    in footnotes (the executive note, talking points)."""
+    return audience.citations != "footnotes" and bool(section.summary or section.lead)
 
 
 def counted_fields(section: Section, audience: Audience) -> tuple[str, ...]:
     """The fields of a brief's section whose words its word budget counts for an
-    audience, as its template prints them: with endnotes (the executive note) its
-    `summary`, else its `lead`, else its notes' `text`; otherwise its lead and notes."""
-    if audience.citations == "endnotes" and (section.summary or section.lead):
+    audience, as its template prints them: its `summary` (else `lead`) where the
+    audience prints that, else its lead and its paragraphs (or its notes' text)."""
+    if prints_summary(section, audience):
         return ("summary",) if section.summary else ("lead",)
-    return ("lead", "notes' text") if section.lead else ("notes' text",)
+    body = "paragraphs" if section.paragraphs else "notes' text"
+    return ("lead", body) if section.lead else (body,)
 
 
 def count_words(*texts: str | None) -> int:
@@ -179,26 +261,78 @@ class _Citer:
     def texts(self, items: list[CitedText]) -> list[CuratedText]:
         return [CuratedText(i.text, self.point(i.notes)) for i in items]
 
+    def prose(self, text: str | None, paragraph: str | None = None, *,
+              cites: bool = True) -> Prose | None:
+        """`text` with each inline citation made a citation point (cites=False: left
+        out, for a text this audience does not print), its mark where the call goes."""
+        if text is None:
+            return None
+        text = text.translate(_MARKS)
+        points: list[CitationPoint] = []
+
+        def mark(match: re.Match[str]) -> str:
+            if not cites:
+                return ""
+            refs = [r.strip().lstrip("@") for r in match.group(1).split(";")]
+            points.append(self.point(refs, paragraph))
+            return f"{MARK}{len(points) - 1}{MARK_END}"
+
+        return Prose(re.sub(r"\s*" + INLINE_CITATION.pattern, mark, text), points)
+
+    def note_paragraph(self, ref: str, number: str) -> CuratedParagraph:
+        point = self.point([ref], number)
+        c = point.citations[0]
+        prose = Prose(f"{c.text.translate(_MARKS)}{MARK}0{MARK_END}", [point])
+        return CuratedParagraph(number, prose, False, c.note.confidence,
+                                c.note.priority == "key", c if c.note.quote else None)
+
+    def paragraph(self, paragraph: Paragraph, number: str) -> CuratedParagraph:
+        prose = self.prose(paragraph.text, number)
+        assert prose is not None
+        quoted = [c for c in prose.citations if c.ref == paragraph.pull_quote]
+        return CuratedParagraph(number, prose, paragraph.judgement, paragraph.confidence,
+                                False, quoted[0] if quoted else None)
+
+
+def _section(cite: _Citer, section: Section, n: int, audience: Audience,
+             title: str) -> CuratedSection:
+    """One section as the audience prints it, its citation points made in reading order."""
+    limit = PRIORITY_RANK[audience.min_priority]
+    if prints_summary(section, audience):
+        # The short version is the section's text; its inline citations are its evidence,
+        # else the section's notes (or its paragraphs' citations) at the audience's priority.
+        summary = cite.prose(section.summary or section.lead)
+        assert summary is not None
+        if not summary.points:
+            refs = section.notes or [r for p in section.paragraphs for g in p.refs for r in g]
+            shown = [r for r in dict.fromkeys(refs)
+                     if PRIORITY_RANK[cite.note(r)[0].priority] <= limit]
+            if shown:
+                summary = Prose(f"{summary.text}{MARK}0{MARK_END}", [cite.point(shown)])
+        lead = cite.prose(section.lead, cites=False)
+        paragraphs: list[CuratedParagraph] = []
+        words = count_words(summary.plain)
+    else:
+        lead = cite.prose(section.lead)
+        summary = cite.prose(section.summary or section.lead, cites=False)
+        if section.paragraphs:
+            paragraphs = [cite.paragraph(p, f"{n}.{j}")
+                          for j, p in enumerate(section.paragraphs, 1)]
+        else:
+            refs = [r for r in section.notes if PRIORITY_RANK[cite.note(r)[0].priority] <= limit]
+            paragraphs = [cite.note_paragraph(r, f"{n}.{j}") for j, r in enumerate(refs, 1)]
+        words = count_words(lead.plain if lead else None, *(p.prose.plain for p in paragraphs))
+    return CuratedSection(section.key, title, lead, summary, paragraphs, words)
+
 
 def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     """Resolve a validated brief against the project's notes for one audience."""
     cite = _Citer(project, brief.language)
-    limit = PRIORITY_RANK[audience.min_priority]
     key_messages = cite.texts(brief.key_messages)
-    sections = []
-    for n, s in enumerate(brief.sections, 1):
-        refs = [r for r in s.notes if PRIORITY_RANK[cite.note(r)[0].priority] <= limit]
-        points = [cite.point([r], f"{n}.{j}") for j, r in enumerate(refs, 1)]
-        shown = [p.citations[0] for p in points]
-        summary = s.summary or s.lead
-        # With endnotes the summary is the section's text and its notes are the evidence.
-        texts: dict[str, list[str | None]] = {
-            "summary": [s.summary], "lead": [s.lead], "notes' text": [c.text for c in shown]}
-        words = count_words(*(t for f in counted_fields(s, audience) for t in texts[f]))
-        title = s.title or project.config.sections[s.key]
-        sections.append(
-            CuratedSection(s.key, title, s.lead, summary, points, words)
-        )
+    sections = [
+        _section(cite, s, n, audience, s.title or project.config.sections[s.key])
+        for n, s in enumerate(brief.sections, 1)
+    ]
     recommendations = cite.texts(brief.recommendations)
     lines_to_take = cite.texts(brief.lines_to_take)
     questions = [

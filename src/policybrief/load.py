@@ -21,6 +21,7 @@ from .models import (
     FormerName,
     Name,
     Note,
+    Paragraph,
     Place,
     Places,
     Question,
@@ -35,7 +36,8 @@ PLACES_FILE = "places.yaml"
 _FIELD_NAMES = sorted(
     {
         f.alias or name
-        for model in (Brief, CitedText, FormerName, Name, Note, Place, Question, Section, Source)
+        for model in (Brief, CitedText, FormerName, Name, Note, Paragraph, Place, Question,
+                      Section, Source)
         for name, f in model.model_fields.items()
     }
     - {"id"}

@@ -80,6 +80,7 @@ CslType = Literal[
 ]
 MAX_QUOTE_WORDS = 25
 CITING_LISTS = ("key_messages", "recommendations", "lines_to_take", "questions")
+PROSE_FIELDS = ("lead", "summary")  # a section's own words that may cite notes inline
 # The year as written, of any sign and (bounded) length: 0000 or 10000 gets its own message.
 _DATE = re.compile(r"^(-?\d{1,8})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _YEAR = r"(?!0000)\d{4}"  # the years a date (datetime.date) can have: 0001 to 9999
@@ -246,6 +247,7 @@ class Note(_Model):
         default=None,
         json_schema_extra={"pattern": rf"^\s*\S+(\s+\S+){{0,{MAX_QUOTE_WORDS - 1}}}\s*$"},
     )
+    speaker: Text | None = None  # who said the quoted words, when not the source's author
     date: PartialDate | None = None
     end_date: PartialDate | None = None
     event: Text | None = None
@@ -292,6 +294,8 @@ class Note(_Model):
                 raise ValueError("`end_date` needs a `date` for the first day")
             if self.end_date.start < self.date.start:
                 raise ValueError(f"`end_date` {self.end_date} is before `date` {self.date}")
+        if self.speaker is not None and self.quote is None:
+            raise ValueError("a `speaker` says who said a quote; add the `quote` or remove it")
         if self.event is not None and self.date is None:
             raise ValueError("an `event` label needs a `date`; add one or remove the label")
         return self
@@ -326,6 +330,14 @@ class Source(_Model):
             names = [n.family or n.display for n in self.author]
             return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
         return self.container_title or self.publisher
+
+    @property
+    def attribution(self) -> str:
+        """Who published it, and when, for a pull quote: "Gryaznov, TASS Opinions (2025)"."""
+        who = self.creator or self.short_title
+        if self.author and self.container_title:
+            who = f"{who}, {self.container_title}"
+        return f"{who} ({self.issued.year})" if self.issued else who
 
     @property
     def short_title(self) -> str:
@@ -368,14 +380,77 @@ class Question(_Model):
     notes: list[NoteRef] = []
 
 
+# An inline citation in a section's prose: [@source/note] or [@a/b; @c/d], placed where
+# the footnote call goes.
+INLINE_CITATION = re.compile(
+    r"\[(@[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*(?:\s*;\s*@[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*)*)\]"
+)
+# Anything that looks like an attempt at one, for the error when it is malformed.
+CITATION_LIKE = re.compile(r"\[@[^\]]*\]?")
+
+
+def inline_refs(text: str) -> list[list[str]]:
+    """The note references of each inline citation in `text`, in order."""
+    return [[r.strip().lstrip("@") for r in m.group(1).split(";")]
+            for m in INLINE_CITATION.finditer(text)]
+
+
+class Paragraph(_Model):
+    """An authored paragraph of a section: a point in the brief's own words, citing the
+    notes it rests on inline ([@source/note] after the sentence or clause each supports),
+    or marked as the authors' judgement."""
+
+    text: Text
+    judgement: bool = False  # the authors' own judgement: may cite no note
+    confidence: Confidence | None = None  # how sure the authors are (a judgement)
+    pull_quote: NoteRef | None = None  # a note it cites whose quote is set beside it
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        mapping = handler(schema)
+        return {"description": mapping.pop("description"), "anyOf": [TEXT_SCHEMA, mapping]}
+
+    @property
+    def refs(self) -> list[list[str]]:
+        """The notes each inline citation cites."""
+        return inline_refs(self.text)
+
+
 class Section(_Model):
-    """A curated section: a lead in the brief's words, then the notes it draws on."""
+    """A curated section: a lead in the brief's words, then either argued paragraphs
+    that cite notes inline, or the notes it draws on, one numbered paragraph each."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["notes"]}, {"required": ["paragraphs"]}]}
+    )
 
     key: Slug
     title: Text | None = None
     lead: Text | None = None
     summary: Text | None = None  # a short version of the lead for short audiences
-    notes: list[NoteRef] = Field(min_length=1)
+    paragraphs: list[Paragraph] = []
+    notes: list[NoteRef] = []
+
+    @model_validator(mode="after")
+    def _body(self) -> Section:
+        if self.paragraphs and self.notes:
+            raise ValueError(
+                "a section holds either `paragraphs` (argued prose citing notes inline as "
+                "[@source/note]) or `notes` (one numbered paragraph per note), not both"
+            )
+        if not self.paragraphs and not self.notes:
+            raise ValueError(
+                "a section needs `paragraphs` (argued prose citing notes as [@source/note]) "
+                "or `notes` (the notes it draws on, one paragraph each)"
+            )
+        return self
 
 
 class Brief(_Model):
@@ -403,10 +478,16 @@ class Brief(_Model):
     def references(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every note reference with its field path, sections first, then
         key messages, recommendations, lines to take and questions."""
-        refs: list[tuple[tuple[str | int, ...], str]] = [
-            (("sections", i, "notes", j), ref)
-            for i, section in enumerate(self.sections) for j, ref in enumerate(section.notes)
-        ]
+        refs: list[tuple[tuple[str | int, ...], str]] = []
+        for i, section in enumerate(self.sections):
+            for field in PROSE_FIELDS:
+                for ref in (r for group in inline_refs(getattr(section, field) or "")
+                            for r in group):
+                    refs.append((("sections", i, field), ref))
+            for j, paragraph in enumerate(section.paragraphs):
+                refs += [(("sections", i, "paragraphs", j), r)
+                         for group in paragraph.refs for r in group]
+            refs += [(("sections", i, "notes", j), ref) for j, ref in enumerate(section.notes)]
         refs += [
             ((name, i, "notes", j), ref)
             for name in CITING_LISTS

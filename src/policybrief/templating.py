@@ -31,6 +31,7 @@ from markupsafe import Markup
 from . import boundary
 from .brand import TEMPLATES
 from .config import Config
+from .curate import MARK, MARK_END, CitationPoint, Prose
 from .errors import ConfigError, TemplatingError, display_path
 from .i18n import format_names, format_span, format_when
 from .markdown import make_markdown
@@ -115,6 +116,27 @@ def attach(html: str, call: str) -> Markup:
     return Markup(f'{head}{space}<span class="nobr">{tail}{call}</span>')
 
 
+_CALL = re.compile(f"([^\\s<>]*){MARK}(\\d+){MARK_END}")
+_CALL_BEFORE_PUNCTUATION = re.compile(f"({MARK}\\d+{MARK_END})([.,;:!?]+)")
+
+
+def cited(render: Callable[[str], str], prose: Prose,
+          call: Callable[[CitationPoint], str], inline: bool = False) -> Markup:
+    """Prose rendered as Markdown (by `render`) with each citation point's call (`call`,
+    a macro such as citations.html.j2's `footnote`) where its inline citation stood:
+    after the punctuation that follows it and joined to the word before it, so no line
+    starts with a call; `inline` (an author-date citation): where it stood, as written."""
+    text = prose.text if inline else _CALL_BEFORE_PUNCTUATION.sub(r"\2\1", prose.text)
+
+    def place(match: re.Match[str]) -> str:
+        word, call_html = match.group(1), str(call(prose.points[int(match.group(2))]))
+        if inline or not word:
+            return word + call_html
+        return f'<span class="nobr">{word}{call_html}</span>'
+
+    return Markup(_CALL.sub(place, str(render(text))))
+
+
 class ConfinedLoader(FileSystemLoader):
     """A FileSystemLoader that reads through the trust boundary: `..`, absolute names,
     symlinks that resolve outside its folder (Jinja follows them), devices, pipes and
@@ -178,6 +200,8 @@ def make_environment(config: Config) -> SandboxedEnvironment:
         "css_string": css_string,
         "css_counters": css_counters,
         "attach": attach,
+        "cited": lambda prose, call, inline=False: cited(md.renderInline, prose, call, inline),
+        "cited_block": lambda prose, call, inline=False: cited(md.render, prose, call, inline),
         "timeline_svg": timeline_svg,
     }
     for name, func in ours.items():

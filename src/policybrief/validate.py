@@ -8,8 +8,8 @@ from typing import Any
 from .errors import Problem, closest
 from .load import Entry, Project, format_loc
 from .markdown import markdown_checker
-from .models import Brief
-from .vocabulary import unknown_language
+from .models import CITATION_LIKE, CITING_LISTS, INLINE_CITATION, PROSE_FIELDS, Brief
+from .vocabulary import QUOTING_PERSPECTIVES, QUOTING_TYPES, unknown_language
 
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
@@ -32,6 +32,16 @@ def _check_sources(project: Project) -> list[Problem]:
                     )
                 )
             seen.setdefault(note.id, i)
+            source = entry.model
+            if note.quote and not note.speaker and (
+                    source.type in QUOTING_TYPES or source.perspective in QUOTING_PERSPECTIVES):
+                problems.append(Problem(
+                    entry.doc.path, entry.doc.line(("notes", i, "quote")), f"notes[{i}].quote",
+                    f"note {note.id!r} has a quote but no speaker, and its source "
+                    f"({source.type}, {source.perspective}) is of a kind that quotes others",
+                    "add `speaker:` (who said them; the author's name if they are the "
+                    "author's own)", warning=True,
+                ))
             if note.section not in sections:
                 problems.append(
                     Problem(
@@ -113,9 +123,66 @@ def _check_brief(project: Project, entry: Entry[Brief]) -> list[Problem]:
                 )
             )
         keys.setdefault(section.key, i)
+    problems += _check_prose(project, entry)
     problems += [_check_ref(project, entry, loc, ref) for loc, ref in brief.references()]
     problems += _check_languages(project, entry)
     return [p for p in problems if p is not None]
+
+
+def _check_prose(project: Project, entry: Entry[Brief]) -> list[Problem | None]:
+    """Each argued paragraph cites a note or is marked as the authors' judgement; each
+    inline citation is well-formed, and only where it can be printed as one."""
+    brief, doc = entry.model, entry.doc
+    problems: list[Problem | None] = []
+    texts: list[tuple[Loc, str]] = []
+    for i, section in enumerate(brief.sections):
+        texts += [(("sections", i, f), getattr(section, f)) for f in PROSE_FIELDS
+                  if getattr(section, f)]
+        for j, paragraph in enumerate(section.paragraphs):
+            loc: Loc = ("sections", i, "paragraphs", j)
+            texts.append((loc, paragraph.text))
+            if not paragraph.refs and not paragraph.judgement:
+                problems.append(Problem(
+                    doc.path, doc.line(loc), format_loc(loc),
+                    "the paragraph cites no note and is not marked as our judgement",
+                    "cite the notes it rests on as [@source/note] after the sentence each "
+                    "supports, or mark it `judgement: true` (printed as the authors' view)",
+                ))
+            quoted = paragraph.pull_quote
+            found = project.note(quoted) if quoted else None
+            if quoted and quoted not in {r for group in paragraph.refs for r in group}:
+                problems.append(Problem(
+                    doc.path, doc.line((*loc, "pull_quote")), format_loc((*loc, "pull_quote")),
+                    f"pull_quote {quoted!r} is not a note the paragraph cites",
+                    f"cite it in the paragraph's text as [@{quoted}], or pull a quote from a "
+                    "note it cites",
+                ))
+            elif found is not None and found[0].quote is None:
+                problems.append(Problem(
+                    doc.path, doc.line((*loc, "pull_quote")), format_loc((*loc, "pull_quote")),
+                    f"note {quoted!r} has no `quote` to pull out",
+                    "give the note a `quote:` (the source's words) or remove `pull_quote`",
+                ))
+    for loc, text in texts:
+        for bad in CITATION_LIKE.finditer(INLINE_CITATION.sub("", text)):
+            problems.append(Problem(
+                doc.path, doc.line(loc), format_loc(loc),
+                f"{bad.group(0)!r} is not an inline citation",
+                "write [@source-id/note-id], several as [@a/b; @c/d]",
+            ))
+    for name in CITING_LISTS:
+        for i, item in enumerate(getattr(brief, name)):
+            for field in ("text", "question", "answer"):
+                value = getattr(item, field, None)
+                if value and CITATION_LIKE.search(value):
+                    loc = (name, i)
+                    problems.append(Problem(
+                        doc.path, doc.line(loc), format_loc(loc),
+                        "inline citations [@…] are for a section's paragraphs, lead and "
+                        "summary",
+                        f"list the notes under `notes:` of this item of `{name}`",
+                    ))
+    return problems
 
 
 def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | None]:

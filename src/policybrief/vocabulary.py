@@ -13,6 +13,10 @@ PRIORITIES: tuple[str, ...] = get_args(Priority)
 PRIORITY_RANK: dict[str, int] = {p: rank for rank, p in enumerate(PRIORITIES)}
 Perspective = Literal["independent", "official", "state-media", "think-tank", "academic", "opinion"]
 PERSPECTIVES: tuple[str, ...] = get_args(Perspective)
+# Sources that quote other people (news, interviews, opinion and blog posts): a quote from
+# one needs its speaker. By CSL type, and by perspective.
+QUOTING_TYPES = ("article-newspaper", "article-magazine", "interview", "post", "post-weblog")
+QUOTING_PERSPECTIVES = ("opinion", "state-media")
 
 # Country codes often written for a language code (a country KZ, its language kk).
 _COUNTRY_FOR_LANGUAGE = {
