@@ -36,6 +36,9 @@ def _public_properties(cls: type) -> set[str]:
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_every_model_field_is_documented(model: type[models.BaseModel]) -> None:
     names = {f.alias or n for n, f in model.model_fields.items()} | _public_properties(model)
+    if model is models.Source:  # its other CSL variables are listed in docs/sources.md
+        own = {f.alias or n for n, f in models._SourceFields.model_fields.items()}
+        names -= set(models.CSL_VARIABLES) - own
     assert names <= MENTIONED, f"add to docs/templates.md: {sorted(names - MENTIONED)}"
 
 

@@ -178,7 +178,8 @@ def test_force_replaces_and_the_skeleton_checks(
     assert run("sources", "import", export, "--project", project).exit_code == 1
     assert old.read_text() == "an earlier file\n"
     result = run("sources", "import", export, "--force", "--project", project)
-    assert result.stdout == "created sources/good.yaml\n"
+    assert result.stdout == ("created sources/good.yaml (author[1] not kept: a name needs a "
+                             "family name or a literal)\n")
     assert old.read_text(encoding="utf-8").splitlines()[1:] == [
         "# Imported from CSL-JSON (citation key 'good'). Fill in `perspective`",
         "# and `assessment`, then add notes: `brief check` reports what is missing.",
@@ -439,3 +440,35 @@ def test_pyproject_tool_table_of_the_wrong_type(
     _no_traceback(result)
     assert result.exit_code == 1
     assert "no policybrief project found in" in result.stderr
+
+
+def test_every_csl_variable_is_kept_and_every_other_field_reported(
+    run: Callable[..., Result], project: Path, tmp_path: Path
+) -> None:
+    export = write(tmp_path / "zotero.json", json.dumps([{
+        "id": "wp14", "type": "thesis", "title": "Water sharing", "publisher-place": "Almaty",
+        "number": "Working Paper 14", "abstract": "On the treaty.", "volume": 3, "page": "1-20",
+        "DOI": "10.1000/xyz", "shortTitle": "Water", "event": "Summit", "archive": "JSTOR",
+        "citation-number": 4, "custom": {"x": 1}, "categories": ["a"], "note": " ",
+        "language": "English", "event-date": {"literal": "Spring 2015"},
+        "editor": [{"family": "Nur", "given": "Ali", "suffix": "Jr."}],
+    }]))
+    result = run("sources", "import", export, "--project", project)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "created sources/wp14.yaml (type not kept: 'thesis' is not a type policybrief cites; "
+        "written as document; archive not kept: a source's `archive` names its archived text "
+        "file; citation-number not kept: numbered by the citation style; custom, categories "
+        "not kept: not CSL 1.0.2 variables; note not kept: empty; language not kept: "
+        "'English' is not a language code like en or ru; event-date not kept: no YYYY, "
+        "YYYY-MM or YYYY-MM-DD date in it; editor[0].suffix not kept: a name has family, "
+        "given or literal only)\n"
+    )
+    text = (project / "sources" / "wp14.yaml").read_text(encoding="utf-8")
+    for line in ('title: "Water sharing"', 'title-short: "Water"', 'abstract: "On the treaty."',
+                 'DOI: "10.1000/xyz"', 'event-title: "Summit"', 'publisher-place: "Almaty"',
+                 "  - family: \"Nur\"", 'number: "Working Paper 14"', "volume: 3",
+                 'page: "1-20"'):
+        assert f"\n{line}\n" in text, line
+    for absent in ("JSTOR", "citation-number", "custom", "English", "Jr."):
+        assert absent not in text

@@ -47,7 +47,7 @@ from . import boundary
 from .config import Config
 from .curate import Citation, CitationPoint, CuratedBrief
 from .errors import ConfigError, PolicyError, RenderError, display_path
-from .models import PartialDate, Source
+from .models import CSL_VARIABLES, Source
 
 log = logging.getLogger(__name__)
 
@@ -148,21 +148,18 @@ def _check_style(path: Path, name: str, where: str) -> None:
 
 
 def csl_item(source: Source) -> dict[str, Any]:
-    """A source as a CSL-JSON item."""
-    item: dict[str, Any] = {
-        "id": source.id, "type": source.type, "title": source.title,
-        "title-short": source.short_title,
-    }
-    if source.author:
-        item["author"] = [n.model_dump(exclude_none=True) for n in source.author]
-    for key, value in (("container-title", source.container_title),
-                       ("publisher", source.publisher), ("URL", source.URL),
-                       ("language", source.language)):
-        if value:
+    """A source as a CSL-JSON item: every CSL variable it gives, in CSL-JSON's shapes
+    (dates as date-parts, names as name objects, numbers and texts as given)."""
+    item: dict[str, Any] = {"id": source.id, "type": source.type}
+    for key, value in source.csl_variables().items():
+        kind = CSL_VARIABLES[key]
+        if kind == "date":
+            item[key] = {"date-parts": [value.parts]}
+        elif kind == "name":
+            item[key] = [n.model_dump(exclude_none=True) for n in value]
+        else:
             item[key] = value
-    for key, date in (("issued", source.issued), ("accessed", source.accessed)):
-        if isinstance(date, PartialDate):
-            item[key] = {"date-parts": [date.parts]}
+    item["title-short"] = source.short_title
     return item
 
 

@@ -25,10 +25,10 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString as _text  # escape
 from . import boundary
 from .config import Config
 from .errors import BriefError, InputError, Problem, display_path, printable
-from .models import CslType, PartialDate
+from .models import CSL_NOT_SOURCE_DATA, CSL_VARIABLES, OWN_MEANING, CslType, PartialDate
 from .output import refuse_overwrite, write_files
 from .schema import KINDS
-from .vocabulary import PERSPECTIVES
+from .vocabulary import LANGUAGE, PERSPECTIVES
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 # deeper is not bibliographic data. Checked before the schema, whose messages quote values.
 MAX_DEPTH = 32
 MAX_SHOWN = 20  # problems listed before "and N more"
-_TEXT_FIELDS = ("title", "title-short", "container-title", "publisher", "URL", "language")
+# CSL-JSON's names (the CSL-JSON schema's, Zotero's) for variables CSL 1.0.2 names otherwise.
+_RENAMED = {"event": "event-title", "part": "part-number", "printing": "printing-number",
+            "supplement": "supplement-number", "shortTitle": "title-short",
+            "journalAbbreviation": "container-title-short"}
+_KIND_ORDER = ("standard", "name", "number", "date")  # the order of a skeleton's fields
+_NAME_PARTS = ("family", "given", "literal")
 _PERSPECTIVES = " | ".join(PERSPECTIVES)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _REMEDY = "correct it in the reference manager and export again, or leave the item out"
@@ -188,24 +193,76 @@ def _date(value: dict[str, Any]) -> PartialDate | None:
     return PartialDate.parse(match.group(0)) if match else None
 
 
-def skeleton(item: dict[str, Any], dates: dict[str, PartialDate]) -> CommentedMap:
+def _kept(item: dict[str, Any], dates: dict[str, PartialDate | None]
+          ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The CSL variables of an item a source file keeps, by name, with (field, why) for
+    each field it does not keep. `dates` are the item's date variables as read by _date."""
+    renamed = {_RENAMED.get(key, key): key for key in item if _RENAMED.get(key) not in item}
+    kept: dict[str, Any] = {}
+    dropped: list[tuple[str, str]] = [
+        (key, f"also given as {_RENAMED[key]}") for key in item
+        if _RENAMED.get(key) in item
+    ]
+    if item["type"] not in get_args(CslType):
+        dropped.insert(0, ("type", f"{_shown(item['type'])} is not a type policybrief cites; "
+                                   "written as document"))
+    for key, original in renamed.items():
+        value, kind = item[original], CSL_VARIABLES.get(key)
+        if key in ("id", "type"):
+            continue
+        if key in OWN_MEANING or key in CSL_NOT_SOURCE_DATA:
+            dropped.append((original, OWN_MEANING.get(key) or CSL_NOT_SOURCE_DATA[key]))
+        elif kind is None:
+            dropped.append((original, "not CSL 1.0.2 variables"))
+        elif kind == "date":
+            date = dates.get(key)
+            if date is None:
+                dropped.append((original, "no YYYY, YYYY-MM or YYYY-MM-DD date in it"))
+            else:  # a full date as a YAML date, else text ('2015')
+                kept[key] = date.start if date.day else str(date)
+        elif kind == "name":
+            names = CommentedSeq()
+            for i, name in enumerate(value):
+                where = f"{original}[{i}]"
+                dropped += [(f"{where}.{part}", "a name has family, given or literal only")
+                            for part in name if part not in _NAME_PARTS]
+                fields = {k: _text(name[k].strip()) for k in _NAME_PARTS
+                          if isinstance(name.get(k), str) and name[k].strip()}
+                if "family" in fields or "literal" in fields:
+                    names.append(CommentedMap(fields))
+                else:
+                    dropped.append((where, "a name needs a family name or a literal"))
+            if names:
+                kept[key] = names
+        elif isinstance(value, float):  # a number variable; JSON's 3.0 is 3
+            kept[key] = int(value) if value.is_integer() else _text(str(value))
+        elif isinstance(value, int):
+            kept[key] = value
+        elif not value.strip():
+            dropped.append((original, "empty"))
+        elif key == "language" and not re.match(LANGUAGE, value.strip()):
+            dropped.append((original, f"{_shown(value)} is not a language code like en or ru"))
+        else:
+            kept[key] = _text(value.strip())
+    order = list(kept)  # kinds in _KIND_ORDER, each in the export's order
+    return dict(sorted(kept.items(), key=lambda pair: (
+        _KIND_ORDER.index(CSL_VARIABLES[pair[0]]), order.index(pair[0])))), dropped
+
+
+def _dropped_note(dropped: list[tuple[str, str]]) -> str:
+    """'a, b not kept: why; c not kept: why': the fields an item lost, by the reason."""
+    reasons: dict[str, list[str]] = {}
+    for field, why in dropped:
+        reasons.setdefault(why, []).append(field)
+    return "; ".join(f"{', '.join(fields)} not kept: {why}" for why, fields in reasons.items())
+
+
+def skeleton(item: dict[str, Any], kept: dict[str, Any]) -> CommentedMap:
     """The YAML document of one source skeleton, for a CSL-JSON item the schema accepts
-    and its dates (issued, accessed) as read by _date."""
+    and the variables of it that a source keeps (see _kept)."""
     kind = item["type"] if item["type"] in get_args(CslType) else "document"
     data = CommentedMap(type=kind)
-    for key in _TEXT_FIELDS:
-        if key in item and item[key].strip():
-            data[key] = _text(item[key].strip())
-    names = CommentedSeq()
-    for name in item.get("author", []):
-        fields = {k: _text(name[k].strip()) for k in ("family", "given", "literal")
-                  if name.get(k, "").strip()}
-        if fields:
-            names.append(CommentedMap(fields))
-    if names:
-        data["author"] = names
-    for key, date in dates.items():  # a full date as a YAML date, else text ('2015')
-        data[key] = date.start if date.day else str(date)
+    data.update(kept)
     data["notes"] = CommentedSeq()
     data.yaml_set_start_comment("\n".join([
         KINDS["source"].modeline.removeprefix("# "),  # editors validate the file as it fills
@@ -239,7 +296,8 @@ def _fail(problems: list[Problem]) -> InputError:
 
 def import_csl(config: Config, path: Path, force: bool = False) -> list[tuple[Path, str]]:
     """Write sources/<id>.yaml for each item of a CSL-JSON file, all or none; returns
-    each file with a note on its id ("" when the citation key only lost its capitals)."""
+    each file with a note on its id and on the fields not kept ("" when the item lost
+    nothing but the capitals of its citation key)."""
     display = display_path(path, config.root)
     data = _parse(path, display)
     items = data.get("items") if isinstance(data, dict) else data
@@ -272,18 +330,21 @@ def import_csl(config: Config, path: Path, force: bool = False) -> list[tuple[Pa
             ))
             continue
         dates = {}
-        for field in ("issued", "accessed"):
+        for field, kind in CSL_VARIABLES.items():
+            if kind != "date" or field not in item:
+                continue
             try:
-                date = _date(item[field]) if field in item else None
+                dates[field] = _date(item[field])
             except ValueError as exc:
                 problems.append(Problem(display, None, _label(items, [i, field]), str(exc),
                                         _REMEDY))
-                continue
-            if date is not None:
-                dates[field] = date
-        documents[source_id] = (i, skeleton(item, dates))
+        kept, dropped = _kept(item, dates)
+        documents[source_id] = (i, skeleton(item, kept))
+        said = [_dropped_note(dropped)] if dropped else []
         if source_id != key.lower():  # characters a source id cannot have: said, not hidden
-            notes[source_id] = f"source id made from citation key {_shown(key)}"
+            said.insert(0, f"source id made from citation key {_shown(key)}")
+        if said:
+            notes[source_id] = "; ".join(said)
     if problems:
         raise _fail(problems)
 

@@ -6,7 +6,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,8 +15,10 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PlainValidator,
     StringConstraints,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -78,6 +80,50 @@ CslType = Literal[
     "speech",
     "webpage",
 ]
+# The CSL 1.0.2 variables (specification, appendix IV) a source file may give, by kind: a
+# standard variable is text, a number variable a number or text ("12", "3-4", "xii"), a
+# date variable a date (YYYY, YYYY-MM or YYYY-MM-DD) and a name variable a list of names.
+# Their YAML keys are the CSL names. `Source` declares some of them itself (`title`,
+# `author`, `issued`, ...); it has a field for each of the others, made from this table.
+CslKind = Literal["standard", "number", "date", "name"]
+CSL_VARIABLES: dict[str, CslKind] = {
+    **dict.fromkeys((
+        "abstract", "annote", "archive", "archive_collection", "archive_location",
+        "archive-place", "authority", "call-number", "citation-label", "collection-title",
+        "container-title", "container-title-short", "dimensions", "division", "DOI",
+        "event-title", "event-place", "genre", "ISBN", "ISSN", "jurisdiction", "keyword",
+        "language", "license", "medium", "note", "original-publisher",
+        "original-publisher-place", "original-title", "part-title", "PMCID", "PMID",
+        "publisher", "publisher-place", "references", "reviewed-genre", "reviewed-title",
+        "scale", "source", "status", "title", "title-short", "URL", "volume-title",
+    ), "standard"),
+    **dict.fromkeys((
+        "chapter-number", "collection-number", "edition", "issue", "number",
+        "number-of-pages", "number-of-volumes", "page", "page-first", "part-number",
+        "printing-number", "section", "supplement-number", "version", "volume",
+    ), "number"),
+    **dict.fromkeys((
+        "accessed", "available-date", "event-date", "issued", "original-date", "submitted",
+    ), "date"),
+    **dict.fromkeys((
+        "author", "chair", "collection-editor", "compiler", "composer", "container-author",
+        "contributor", "curator", "director", "editor", "editor-translator",
+        "editorial-director", "executive-producer", "guest", "host", "illustrator",
+        "interviewer", "narrator", "organizer", "original-author", "performer", "producer",
+        "recipient", "reviewed-author", "script-writer", "series-creator", "translator",
+    ), "name"),
+}
+# The CSL 1.0.2 variables a source does not give, and why: the processor sets them.
+CSL_NOT_SOURCE_DATA = {
+    "citation-key": "the file name is the citation key",
+    "citation-number": "numbered by the citation style",
+    "first-reference-note-number": "numbered by the citation style",
+    "locator": "each note gives its own `locator`",
+    "year-suffix": "added by the citation style",
+}
+# Fields named like CSL variables that mean something else in a source file: not passed
+# to the citation style.
+OWN_MEANING = {"archive": "a source's `archive` names its archived text file"}
 MAX_QUOTE_WORDS = 25
 CITING_LISTS = ("key_messages", "recommendations", "lines_to_take", "questions")
 PROSE_FIELDS = ("lead", "summary")  # a section's own words that may cite notes inline
@@ -195,6 +241,30 @@ FullDate = Annotated[  # a day, not a month or a year
 ]
 
 
+def _csl_number(value: Any) -> int | str:
+    """A CSL number variable: a whole number, or text (\"12a\", \"3-4\", \"xii\")."""
+    if type(value) is int:  # type(): not bool
+        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, bool):
+        found = f"YAML reads the unquoted value as true/false ({value!r})"
+    elif isinstance(value, float):
+        found = f"YAML reads the unquoted value as a fraction ({value!r}); put it in quotes"
+    elif isinstance(value, str) or value is None:
+        found = "it has no value"
+    else:
+        found = f"found {'a list' if isinstance(value, list) else 'a mapping'}"
+    raise ValueError(f"expected a number or text (e.g. 12 or \"12a\"), but {found}")
+
+
+CslNumber = Annotated[
+    int | str,
+    PlainValidator(_csl_number),
+    WithJsonSchema({"anyOf": [TEXT_SCHEMA, {"type": "integer"}]}),
+]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -301,8 +371,8 @@ class Note(_Model):
         return self
 
 
-class Source(_Model):
-    """One source document: CSL-JSON-named metadata, the analyst's assessment, notes."""
+class _SourceFields(_Model):
+    """The fields a source file has with their own types and meanings."""
 
     id: Slug
     type: CslType
@@ -319,6 +389,44 @@ class Source(_Model):
     perspective: Perspective
     assessment: Text
     notes: list[Note] = []
+
+
+_DECLARED = {f.alias or name for name, f in _SourceFields.model_fields.items()}
+_KIND_TYPES: dict[CslKind, tuple[Any, Any]] = {
+    "standard": (Text | None, None), "number": (CslNumber | None, None),
+    "date": (PartialDate | None, None), "name": (list[Name], []),
+}
+_KIND_HELP = {
+    "standard": "CSL standard variable: text",
+    "number": "CSL number variable: a number or text",
+    "date": "CSL date variable: YYYY, YYYY-MM or YYYY-MM-DD",
+    "name": "CSL name variable: a list of names",
+}
+if TYPE_CHECKING:  # the fields are made from the table; the type checker sees the others
+    _CslSourceFields = _SourceFields
+else:
+    _CslSourceFields = create_model(
+        "_CslSourceFields", __base__=_SourceFields, **{
+            name.replace("-", "_"): (kind_type, Field(
+                default=default, alias=name, description=_KIND_HELP[kind]))
+            for name, kind in CSL_VARIABLES.items() if name not in _DECLARED
+            for kind_type, default in [_KIND_TYPES[kind]]
+        },
+    )
+
+
+class Source(_CslSourceFields):
+    """One source document: CSL-JSON-named metadata, the analyst's assessment, notes."""
+
+    def csl_variables(self) -> dict[str, Any]:
+        """The CSL variables the source gives (not those of OWN_MEANING), by CSL name."""
+        given = {}
+        for name, field in type(self).model_fields.items():
+            key = field.alias or name
+            value = getattr(self, name)
+            if key in CSL_VARIABLES and key not in OWN_MEANING and value not in (None, []):
+                given[key] = value
+        return given
 
     @property
     def creator(self) -> str | None:
