@@ -176,7 +176,7 @@ def _escape(text: str) -> str:
 def _cite(citations: list[Citation]) -> str:
     """Pandoc citation syntax. The locator goes in verbatim as a suffix after an empty
     CSL locator: a label guessed from "para. 11 (section ...)" would be mangled."""
-    parts = [f"@{c.source.id}, {{}}, {_escape(c.note.locator)}" for c in citations]
+    parts = [f"@{c.source.id}, {{}}, {_escape(c.locator)}" for c in citations]
     return "[" + "; ".join(parts) + "]"
 
 
