@@ -241,6 +241,8 @@ KINDS = {
                    "places.yaml: file {problem}; {remedy}"),
     "config": Kind("config file", "policybrief.toml", "{root}/", ("check",), 1,
                    "Error: {root}/policybrief.toml: {problem}; {remedy}"),
+    "labels": Kind("label catalog", "labels/kk.toml", "{root}/", ("check",), 1,
+                   "Error: {root}/labels/kk.toml: {problem}; {remedy}"),
     "brand": Kind("brand file", "templates/brand.toml", "templates/", ("check",), 1,
                   f"Error: {BRAND}: {{problem}}; {{remedy}}"),
     "logo": Kind("logo", "templates/logo.svg", "templates/", ("check",), 1,
@@ -277,7 +279,7 @@ def test_every_file_read_is_confined(
     process of its own, with a timeout)."""
     kind = KINDS[name]
     kind.setup(project)
-    root = str(project.resolve()) if name == "config" else str(project)
+    root = str(project.resolve()) if name in ("config", "labels") else str(project)
     problem = _plant(project / kind.file, payload, kind.what, tmp_path)
     folder = kind.folder.format(root=root)
     problem = problem.format(folder=folder)

@@ -305,6 +305,9 @@ BAD_CONFIG = [
      CONFIG + "audiences.x.like: {'name': 'executive'} is not an audience name (a text)"),
     ("label", SECTIONS + "[audiences.executive]\nlabel = [1]\n",
      CONFIG + "audiences.executive.label: [1] is not a non-empty text"),
+    ("label", SECTIONS + '[audiences.executive]\nlabel = {en = "Note", kazakh = "Жазба"}\n',
+     CONFIG + "audiences.executive.label: {'en': 'Note', 'kazakh': 'Жазба'} is not a "
+     'non-empty text, or texts by language: {en = "...", kk = "..."}'),
     ("template", SECTIONS + '[audiences.x]\ntemplate = ["x.html.j2"]\n',
      CONFIG + "audiences.x.template: ['x.html.j2'] is not a name ending .j2"),
     ("pages", SECTIONS + '[audiences.executive]\npages = "2"\n',
@@ -381,11 +384,19 @@ def test_settings_of_the_wrong_type(
 @pytest.mark.parametrize(("name", "text", "message"), [
     ("policybrief.toml", 'paper = "A4"\n',
      "policybrief.toml: sections: must be a table of section keys to titles, e.g. the lines "
-     '[sections] and background = "Background" (in pyproject.toml the table is '
+     '[sections] and background = "Background", or titles by language: background = '
+     '{en = "Background", kk = "..."} (in pyproject.toml the table is '
+     "[tool.policybrief.sections])"),
+    # A blank title in one language is no title.
+    ("policybrief.toml", '[sections]\ncontext = {en = "Context", kk = " "}\n',
+     "policybrief.toml: sections: must be a table of section keys to titles, e.g. the lines "
+     '[sections] and background = "Background", or titles by language: background = '
+     '{en = "Background", kk = "..."} (in pyproject.toml the table is '
      "[tool.policybrief.sections])"),
     ("pyproject.toml", '[tool.policybrief]\npaper = "A4"\n',
      "pyproject.toml [tool.policybrief]: sections: must be a table of section keys to titles, "
-     'e.g. the lines [tool.policybrief.sections] and background = "Background" (in a '
+     'e.g. the lines [tool.policybrief.sections] and background = "Background", or titles '
+     'by language: background = {en = "Background", kk = "..."} (in a '
      "policybrief.toml it is [sections])"),
     # The README's pyproject.toml form pasted into policybrief.toml: said as it is.
     ("policybrief.toml", '[tool.policybrief.sections]\ncontext = "Context"\n',

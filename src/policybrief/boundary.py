@@ -37,6 +37,7 @@ LIMITS = {
     "places file": 2 * _MiB,
     "config file": 1 * _MiB,  # pyproject.toml or policybrief.toml
     "brand file": 1 * _MiB,  # templates/brand.toml
+    "label catalog": 1 * _MiB,  # labels/<language>.toml
     "template": 5 * _MiB,
     "stylesheet": 5 * _MiB,
     "citation style": 5 * _MiB,  # a .csl file (the largest in the CSL repository: 0.3 MB)

@@ -174,7 +174,7 @@ def _cite(citations: list[Citation]) -> str:
     """Pandoc citation syntax. The locator goes in verbatim as a suffix after an empty
     CSL locator: a label guessed from "para. 11 (section ...)" would be mangled. Two
     notes from the same place in a source are one citation, not the same one twice."""
-    parts = [f"@{c.source.id}, {{}}, {_escape(c.note.locator)}" for c in citations]
+    parts = [f"@{c.source.id}, {{}}, {_escape(c.locator)}" for c in citations]
     return "[" + "; ".join(dict.fromkeys(parts)) + "]"  # a place in a source cited once
 
 

@@ -34,7 +34,7 @@ def claim_map(
                 "date": str(c.note.date) if c.note.date else None,
                 "source": c.source.id,
                 "source_title": c.source.title,
-                "locator": c.note.locator,
+                "locator": c.locator,
                 "citation": html_to_text(citations.short[c.ref]),
                 "perspective": c.source.perspective,
                 "assessment": c.source.assessment,

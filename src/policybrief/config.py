@@ -15,7 +15,7 @@ from . import boundary
 from .brand import Brand, load_brand
 from .errors import ConfigError, UsageError
 from .tomlfile import parse_toml
-from .vocabulary import LANGUAGE, PRIORITIES
+from .vocabulary import LANGUAGE, PRIORITIES, Texts
 
 CONFIG_FILES = ("policybrief.toml", "pyproject.toml")
 PAPER_SIZES = {"A4": "A4", "Letter": "letter"}
@@ -23,6 +23,7 @@ CITATION_MODES = ("footnotes", "endnotes", "sources")
 # Every key of the settings table (README: the example shows each one).
 SETTINGS = ("language", "paper", "citation_style", "archive", "stale_after_days", "timeout",
             "sections", "audiences")
+LABELS = "labels"  # the folder of a project's label catalogs
 REQUIRABLE = ("recommendations", "lines_to_take", "questions", "do_not_say", "outlook_signposts")
 
 
@@ -31,7 +32,7 @@ class Audience:
     """An audience profile: its template and the limits the build enforces."""
 
     name: str
-    label: str  # what the document calls itself: "Executive note"
+    label: Texts  # what the document calls itself: "Executive note", or one per language
     template: str
     pages: int | None = None  # page budget; more pages fail the build
     words_per_section: int | None = None  # warn (fail under --strict) above this
@@ -74,7 +75,7 @@ class Config:
 
     root: Path
     config_file: Path
-    sections: dict[str, str]
+    sections: dict[str, Texts]  # key -> title, or titles by language
     paper: str = "A4"
     audiences: dict[str, Audience] = field(default_factory=lambda: dict(DEFAULT_AUDIENCES))
     brand: Brand = field(default_factory=Brand)
@@ -86,6 +87,8 @@ class Config:
     strict: bool = False
     # SOURCE_DATE_EPOCH, the PDFs' dates in seconds since 1970 (None: unset or empty)
     source_date_epoch: int | None = None
+    # The project's label catalogs, labels/<language>.toml, by language (load_labels)
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def sources_dir(self) -> Path:
@@ -108,6 +111,11 @@ class Config:
         Relative names in a document and its stylesheets (and so in Markdown images)
         start here; whatever predicts what the renderer reads must use this too."""
         return self.templates_dir.resolve().as_uri() + "/"
+
+    @property
+    def labels_dir(self) -> Path:
+        """The project's label catalogs, labels/<language>.toml, over the packaged ones."""
+        return self.root / LABELS
 
     @property
     def build_dir(self) -> Path:
@@ -134,6 +142,17 @@ def _settings(path: Path) -> dict[str, Any] | None:
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{path}: tool.policybrief: must be a table, [tool.policybrief]")
     return table
+
+
+def is_texts(value: Any) -> bool:
+    """Whether a setting is a text people read: a non-empty text, or a table of them by
+    language (label = {en = "Cable", kk = "Жеделхат"})."""
+    if isinstance(value, dict):
+        return bool(value) and all(
+            isinstance(k, str) and re.match(LANGUAGE, k) and is_texts(v) and isinstance(v, str)
+            for k, v in value.items()
+        )
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _one_of(value: Any, choices: Any) -> bool:
@@ -167,7 +186,7 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
     base = base or known["analyst"]
     fields = {f.name for f in dataclasses.fields(Audience)} - {"name"}
     checks: dict[str, tuple[Any, str]] = {
-        "label": (lambda v: isinstance(v, str) and v.strip(), "a non-empty text"),
+        "label": (is_texts, 'a non-empty text, or texts by language: {en = "...", kk = "..."}'),
         "template": (lambda v: isinstance(v, str) and v.endswith(".j2"), "a name ending .j2"),
         "pages": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
         "words_per_section": (lambda v: type(v) is int and v > 0, "a whole number above 0"),
@@ -257,14 +276,15 @@ def load_config(
         )
     sections = settings.get("sections", {})
     if not isinstance(sections, dict) or not sections or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in sections.items()
+        isinstance(k, str) and is_texts(v) for k, v in sections.items()
     ):
         table = "[sections]" if own_file else "[tool.policybrief.sections]"
         other = ("in pyproject.toml the table is [tool.policybrief.sections]" if own_file
                  else "in a policybrief.toml it is [sections]")
         raise ConfigError(
             f"{where}: sections: must be a table of section keys to titles, e.g. the lines "
-            f'{table} and background = "Background" ({other})'
+            f'{table} and background = "Background", or titles by language: '
+            f'background = {{en = "Background", kk = "..."}} ({other})'
         )
     paper = settings.get("paper", "A4")
     if not _one_of(paper, PAPER_SIZES):
@@ -315,4 +335,61 @@ def load_config(
         timeout=float(timeout),
         strict=bool(strict),
         source_date_epoch=source_date_epoch(),
+        labels=_label_catalogs(root),
     )
+
+
+def _label_catalogs(root: Path) -> dict[str, dict[str, Any]]:
+    """The project's label catalogs, labels/<language>.toml, each checked: TOML whose
+    values are texts, or tables of texts (like [perspectives] in the packaged ones)."""
+    folder = root / LABELS
+    if not folder.is_dir():
+        return {}
+    catalogs = {}
+    for path in sorted(folder.glob("*.toml")):
+        if not re.match(LANGUAGE, path.stem):
+            raise ConfigError(
+                f"{path}: not a language code; name a label catalog after its language, "
+                "e.g. labels/kk.toml"
+            )
+        try:
+            text = boundary.read(path, root, "label catalog").decode("utf-8")
+        except boundary.Refused as exc:
+            raise ConfigError(f"{path}: {exc.problem}; {exc.remedy}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from exc
+        try:
+            table = parse_toml(text, path)
+        except tomllib.TOMLDecodeError as exc:  # "... (at line 3, column 5)"
+            line = re.search(r"\bline (\d+)", str(exc))
+            where = f"{path}:{line.group(1)}" if line else str(path)
+            problem = re.sub(r"\s*\(at [^)]*\)$", "", str(exc))
+            raise ConfigError(f"{where}: invalid TOML: {problem}; fix the syntax") from exc
+        for key, value in table.items():
+            values = value.items() if isinstance(value, dict) else [(None, value)]
+            for sub, item in values:
+                if not isinstance(item, str):
+                    name = key if sub is None else f"{key}.{sub}"
+                    raise ConfigError(
+                        f"{path}:{_line_of(text, key, sub)}: {name}: {item!r} is not a text; "
+                        f'write a label as text, {sub or key} = "..."'
+                    )
+        catalogs[path.stem] = table
+    return catalogs
+
+
+def _line_of(text: str, key: str, sub: str | None) -> int:
+    """The line of `key = ` (or, in table `key`, of `sub = `) in a TOML file; 1 if not
+    found (a dotted or inline form)."""
+    table: str | None = None
+    want_table, want_key = (None, key) if sub is None else (key, sub)
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.match(r"^\[\s*[\"']?([^\]\"']+)[\"']?\s*\]", stripped)
+        if header:
+            table = header.group(1).strip()
+            continue
+        found = re.match(r"^[\"']?([^\"'=\s]+)[\"']?\s*=", stripped)
+        if found and found.group(1) == want_key and table == want_table:
+            return number
+    return 1

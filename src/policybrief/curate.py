@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,17 +20,20 @@ from .models import (
     Source,
     rename_places,
 )
-from .vocabulary import PRIORITY_RANK
+from .vocabulary import PRIORITY_RANK, in_language
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A note as cited in a brief: the note, its source, its reference and endnote number."""
+    """A note as cited in a brief: the note, its source, its reference and endnote number.
+    The note's locator and event label and the source's assessment are the texts in the
+    brief's language (a field written in several languages, taken by in_language)."""
 
     ref: str
     note: Note
     source: Source
     text: str  # the note's text in the brief's language
+    locator: str  # the note's locator in the brief's language
     number: int  # order of the note's first citation in the brief
     source_number: int  # order of the source's first citation: its endnote number
 
@@ -234,6 +238,7 @@ class _Citer:
         self.language = language
         self.cited: dict[str, Citation] = {}
         self.source_numbers: dict[str, int] = {}  # source id -> its endnote number
+        self.sources: dict[str, Source] = {}  # source id -> it, in the brief's language
         self.points: list[CitationPoint] = []
 
     def point(self, refs: list[str], paragraph: str | None = None) -> CitationPoint:
@@ -247,15 +252,25 @@ class _Citer:
             raise KeyError(ref)
         return found
 
+    def text(self, value: Any) -> Any:
+        """A field written in one or several languages, in the brief's (validate.py
+        reports a missing language; an allowed gap shows the project language's text)."""
+        return None if value is None else in_language(
+            value, self.language, self.project.config.language)
+
     def __call__(self, ref: str) -> Citation:
         if ref not in self.cited:
             note, source = self.note(ref)
             number = self.source_numbers.setdefault(source.id, len(self.source_numbers) + 1)
-            default = self.project.config.language
-            # validate.py reports a missing language; an allowed gap shows the default text
-            text = note.text_in(self.language, default) or note.text_in(default, default)
-            text = text or note.texts[0]
-            self.cited[ref] = Citation(ref, note, source, text, len(self.cited) + 1, number)
+            if source.id not in self.sources:
+                self.sources[source.id] = source.model_copy(
+                    update={"assessment": self.text(source.assessment)})
+            # Templates read the note's and source's fields in the brief's language.
+            shown = note.model_copy(update={
+                "locator": self.text(note.locator), "event": self.text(note.event)})
+            self.cited[ref] = Citation(
+                ref, shown, self.sources[source.id], self.text(note.text), self.text(note.locator),
+                len(self.cited) + 1, number)
         return self.cited[ref]
 
     def texts(self, items: list[CitedText]) -> list[CuratedText]:
@@ -330,7 +345,7 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     cite = _Citer(project, brief.language)
     key_messages = cite.texts(brief.key_messages)
     sections = [
-        _section(cite, s, n, audience, s.title or project.config.sections[s.key])
+        _section(cite, s, n, audience, s.title or cite.text(project.config.sections[s.key]))
         for n, s in enumerate(brief.sections, 1)
     ]
     recommendations = cite.texts(brief.recommendations)
@@ -348,7 +363,7 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     ]
     return CuratedBrief(
         brief=brief,
-        audience=audience,
+        audience=dataclasses.replace(audience, label=cite.text(audience.label)),
         key_messages=key_messages,
         sections=sections,
         recommendations=recommendations,
@@ -359,7 +374,7 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
             (
                 TimelineEvent(
                     c.note.date, c.note.end_date,
-                    rename_places(c.note.event, c.note.date, project.places), c,
+                    rename_places(cite.text(c.note.event), c.note.date, project.places), c,
                 )
                 for c in cited
                 if c.note.date and c.note.event

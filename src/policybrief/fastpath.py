@@ -86,10 +86,12 @@ def environment(config: Config) -> dict[str, str]:
 def shared_inputs(config: Config) -> list[Path]:
     """The project's files that every target reads, whatever its brief: the config,
     places.yaml, everything in templates/ (templates, stylesheets, brand.toml with the
-    logo and fonts it names, images) and a CSL style file. A link in templates/ counts
-    if it resolves inside the project: the renderer may follow it there."""
+    logo and fonts it names, images), the label catalogs in labels/ and a CSL style
+    file. A link in templates/ or labels/ counts if it resolves inside the project: the
+    renderer may follow it there."""
     paths = [config.config_file, config.root / PLACES]
     paths += input_files(config.templates_dir, config.root.resolve())
+    paths += input_files(config.labels_dir, config.root.resolve())
     if config.citation_style.endswith(".csl"):
         paths.append(config.root / config.citation_style)
     return paths

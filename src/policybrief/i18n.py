@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +78,22 @@ def format_names(names: Sequence[Name], language: str = "en") -> str:
     return str(format_list([n.display for n in names], locale=_locale(language)))
 
 
-def load_labels(language: str) -> dict[str, Any]:
-    """The label catalog for a language ("ru", "kk-KZ" takes "kk"), over the English one;
-    a language without a catalog gets English labels."""
+def load_labels(language: str, project: Mapping[str, dict[str, Any]] | None = None,
+                ) -> dict[str, Any]:
+    """The labels for a language ("ru", "kk-KZ" takes "kk"), key by key: the packaged
+    English catalog, the project's English one (`project`: its labels/<language>.toml,
+    config.Config.labels), the packaged catalog of the language, the project's. A
+    language without a catalog gets English labels; a table ([perspectives]) is merged
+    key by key too."""
     def read(name: str) -> dict[str, Any]:
         path = LABELS / f"{name}.toml"
         return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
-    labels = read("en")
-    for key, value in read(language.split("-")[0].lower()).items():
-        labels[key] = {**labels.get(key, {}), **value} if isinstance(value, dict) else value
+    own = project or {}
+    base = language.split("-")[0].lower()
+    labels: dict[str, Any] = {}
+    for catalog in (read("en"), own.get("en", {}), read(base) if base != "en" else {},
+                    own.get(base, {}) if base != "en" else {}):
+        for key, value in catalog.items():
+            labels[key] = {**labels.get(key, {}), **value} if isinstance(value, dict) else value
     return labels

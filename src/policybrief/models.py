@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from .vocabulary import LANGUAGE, Perspective, Priority
+from .vocabulary import LANGUAGE, Perspective, Priority, text_in
 
 # The WithJsonSchema annotations below say in JSON Schema (`brief schema`) what the
 # validators accept, for editors; they change no validation.
@@ -265,6 +265,13 @@ CslNumber = Annotated[
 ]
 
 
+def _some_text(value: Any) -> Any:
+    """A field in several languages needs at least one."""
+    if isinstance(value, dict) and not value:
+        raise ValueError("give the text, or a mapping of languages to texts")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -312,7 +319,7 @@ class Note(_Model):
     id: Slug
     section: Slug
     text: Text | Texts  # one text, or one per language: {en: ..., ru: ...}
-    locator: Text
+    locator: Text | Texts
     quote: Text | None = Field(
         default=None,
         json_schema_extra={"pattern": rf"^\s*\S+(\s+\S+){{0,{MAX_QUOTE_WORDS - 1}}}\s*$"},
@@ -320,27 +327,20 @@ class Note(_Model):
     speaker: Text | None = None  # who said the quoted words, when not the source's author
     date: PartialDate | None = None
     end_date: PartialDate | None = None
-    event: Text | None = None
+    event: Text | Texts | None = None
     priority: Priority = "supporting"
     tags: list[Tag] = []
     confidence: Confidence | None = None
 
-    @field_validator("text")
+    @field_validator("text", "locator", "event")
     @classmethod
-    def _some_text(cls, value: str | dict[str, str]) -> str | dict[str, str]:
-        if isinstance(value, dict) and not value:
-            raise ValueError("give the text, or a mapping of languages to texts")
-        return value
+    def _some_language(cls, value: Any) -> Any:
+        return _some_text(value)
 
     def text_in(self, language: str, default: str) -> str | None:
-        """The note's text in `language` ("en-GB" also takes "en"); a plain text is in
-        the project's `default` language. None if the note lacks that language."""
-        texts = self.text if isinstance(self.text, dict) else {default: self.text}
-        base = language.split("-")[0]
-        for key in (language, base):
-            if key in texts:
-                return texts[key]
-        return next((t for k, t in texts.items() if k.split("-")[0] == base), None)
+        """The note's text in `language` (vocabulary.text_in); a plain text is in the
+        project's `default` language. None if the note lacks that language."""
+        return text_in(self.text, language, default)
 
     @property
     def texts(self) -> list[str]:
@@ -387,8 +387,13 @@ class _SourceFields(_Model):
     language: Language = "en"
     archive: Text | None = None
     perspective: Perspective
-    assessment: Text
+    assessment: Text | Texts  # one text, or one per language
     notes: list[Note] = []
+
+    @field_validator("assessment")
+    @classmethod
+    def _some_language(cls, value: Any) -> Any:
+        return _some_text(value)
 
 
 _DECLARED = {f.alias or name for name, f in _SourceFields.model_fields.items()}

@@ -30,9 +30,10 @@ def render_html(
     """Fill the audience's template with the curated brief; `sentences` are the source
     sentences around its quotes, by reference (evidence.quote_sentences)."""
     template_name = curated.audience.template
-    labels = load_labels(curated.brief.language)
+    labels = load_labels(curated.brief.language, config.labels)
     audience = curated.audience
-    # A packaged audience is named in the brief's language; a project's label stays.
+    # A packaged audience is named in the brief's language; a project's label stays
+    # (curation has taken its text in the brief's language).
     packaged = DEFAULT_AUDIENCES.get(audience.name)
     labels["edition"] = (
         labels["audiences"].get(audience.name, audience.label)

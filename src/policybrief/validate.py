@@ -9,7 +9,7 @@ from .errors import Problem, closest
 from .load import Entry, Project, format_loc
 from .markdown import markdown_checker
 from .models import CITATION_LIKE, CITING_LISTS, INLINE_CITATION, PROSE_FIELDS, Brief
-from .vocabulary import QUOTING_PERSPECTIVES, QUOTING_TYPES, unknown_language
+from .vocabulary import QUOTING_PERSPECTIVES, QUOTING_TYPES, Texts, text_in, unknown_language
 
 
 def _did_you_mean(word: str, options: Iterable[str], fallback: str) -> str:
@@ -186,8 +186,11 @@ def _check_prose(project: Project, entry: Entry[Brief]) -> list[Problem | None]:
 
 
 def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | None]:
-    """Every cited note needs its text in the brief's language (or an audience that
-    allows the gap, which is then a warning)."""
+    """Every text the brief shows needs the brief's language (or an audience that allows
+    the gap, which is then a warning): a cited note's `text` (a plain text is in the
+    project's language), and any field written per language ({en: ..., kk: ...}): a
+    note's `event` and `locator`, its source's `assessment`, the config's section titles
+    and audience labels (a plain one is shown as written, in every language)."""
     brief, config = entry.model, project.config
     unknown = unknown_language(brief.language)
     if unknown is not None:  # one error, not one for every note "without text in it"
@@ -195,22 +198,54 @@ def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | No
                         "use a language code such as en, ru or kk")]
     if unknown_language(config.language) is not None:
         return []  # validate_project reports the project's language once
+    language, base = brief.language, brief.language.split("-")[0]
     profiles = [config.audiences[a] for a in brief.audiences if a in config.audiences]
     lenient = bool(profiles) and all(p.allow_untranslated for p in profiles)
+    allow = "" if lenient else ", or allow_untranslated in the audience's profile"
     problems: list[Problem | None] = []
+
+    def lacking(value: Texts | None, default: str | None) -> bool:
+        return value is not None and text_in(value, language, default) is None
+
     seen: set[str] = set()
+    sources: set[str] = set()
     for loc, ref in brief.references():
         found = project.note(ref)
-        if found is None or ref in seen or found[0].text_in(brief.language, config.language):
+        if found is None or ref in seen:
             continue
         seen.add(ref)
-        problems.append(Problem(
-            entry.doc.path, entry.doc.line(loc), format_loc(loc),
-            f"note {ref!r} has no text in {brief.language!r}",
-            f"give it `text: {{{config.language}: ..., {brief.language.split('-')[0]}: ...}}`"
-            + ("" if lenient else ", or allow_untranslated in the audience's profile"),
+        note, source = found
+        fields = [("text", note.text, config.language), ("event", note.event, None),
+                  ("locator", note.locator, None)]
+        what = [(f"note {ref!r} has no {name} in {language!r}", name) for name, value, default
+                in fields if lacking(value, default)]
+        if source.id not in sources and lacking(source.assessment, None):
+            what.append((f"source {source.id!r} has no assessment in {language!r}",
+                         "assessment"))
+        sources.add(source.id)
+        problems += [Problem(
+            entry.doc.path, entry.doc.line(loc), format_loc(loc), problem,
+            f"give it `{name}: {{{config.language}: ..., {base}: ...}}`" + allow,
             warning=lenient,
-        ))
+        ) for problem, name in what]
+    where = config.config_file.name
+    for i, section in enumerate(brief.sections):
+        title = config.sections.get(section.key)
+        if section.title is None and lacking(title, None):
+            problems.append(Problem(
+                where, None, f"sections.{section.key}",
+                f"the title of section {section.key!r} has no {language!r} text "
+                f"(used by {entry.doc.path}, sections[{i}])",
+                f'give it {section.key} = {{{config.language} = "...", {base} = "..."}}, '
+                "or a `title:` in the brief" + allow, warning=lenient))
+    for audience in profiles:
+        if lacking(audience.label, None):
+            problems.append(Problem(
+                where, None, f"audiences.{audience.name}.label",
+                f"the label of audience {audience.name!r} has no {language!r} text "
+                f"(used by {entry.doc.path})",
+                f'give it label = {{{config.language} = "...", {base} = "..."}}' + allow,
+                warning=lenient))
     return problems
 
 
