@@ -293,3 +293,53 @@ def test_hyphenation_follows_the_language(run: Callable[..., Result], project: P
     kk_lead = lead("kk")
     assert " ".join(kk_lead) == LEADS["kk"] and len(kk_lead) >= 5, kk_lead
     assert not [line for line in lines["kk"] if line.endswith("-")]
+
+
+MONTHLY = """type: article-magazine
+title: "Steppe waters"
+author:
+  - family: Sagyntay
+    given: Aru
+  - family: Omar
+    given: Berik
+container-title: Steppe Review
+issued: 2023-05
+language: en
+perspective: independent
+assessment: Independent monthly.
+notes:
+  - id: flows
+    section: context
+    text:
+      en: Summer flows fell.
+      ru: Летний сток сократился.
+      kk: Жазғы ағын азайды.
+    locator: "p. 4"
+"""
+CITED = {  # what the footnotes and bibliography say in the brief's language
+    "ru": ["8 мая 2023 г.", "май 2023 г.", "Sagyntay и Berik Omar"],
+    "kk": ["2023 жылғы 8 мамыр", "2023 мамыр", "Sagyntay және Berik Omar"],
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_citations_in_the_brief_language(
+    run: Callable[..., Result], project: Path, language: str
+) -> None:
+    """Footnotes and bibliography in Russian and Kazakh: the locale's terms and months,
+    a day-month date's month in the form a day takes (ru genitive), a month alone in
+    the nominative; no English term or month."""
+    _add_language_brief(project, language)
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace("issued: 2024-03-14", "issued: 2023-05-08"))
+    write(project / "sources" / "monthly-2015.yaml", MONTHLY)
+    brief = project / "briefs" / f"river-{language}.yaml"
+    brief.write_text(brief.read_text().rstrip("\n").removesuffix("river-2024/talks-resume]")
+                     + "river-2024/talks-resume, monthly-2015/flows]\n")
+    result = run("build", "--strict", f"river-{language}", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(project / "build" / f"river-{language}" / "analyst.pdf")
+    for cited in CITED[language]:
+        assert cited in text, cited
+    english = re.compile(r"\b(and|May|accessed|et al|Retrieved|In)\b")
+    assert not english.findall(text), english.findall(text)
