@@ -343,3 +343,43 @@ def test_citations_in_the_brief_language(
         assert cited in text, cited
     english = re.compile(r"\b(and|May|accessed|et al|Retrieved|In)\b")
     assert not english.findall(text), english.findall(text)
+
+
+def test_language_without_citation_locale_warns(run: Callable[..., Result], project: Path) -> None:
+    """A brief in a language no CSL locale covers (neither pandoc's nor ours) is told its
+    citations are in en-US terms; under --strict that fails the target."""
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("language: en-GB", "language: uz"))
+    config = project / "policybrief.toml"  # the notes' texts are then in Uzbek
+    config.write_text('language = "uz"\n' + config.read_text())
+    lenient = run("check", "--project", project)
+    assert lenient.exit_code == 0, lenient.output
+    said = ("river-talks/analyst: citations: language 'uz': no citation locale; citations "
+            "use en-US terms ('and', 'pp.', English month names)")
+    assert said in lenient.stderr
+    strict = run("check", "--strict", "--project", project)
+    assert strict.exit_code != 0
+    assert f"{said} (--strict)" in strict.output
+
+
+@pytest.mark.parametrize(("language", "term"),
+                         [("tr", "ve"), ("pt-AO", " e "), ("kk", "және"), ("uz", "and")])
+def test_citation_locales_known(project: Path, language: str, term: str) -> None:
+    """cite.PANDOC_LOCALES says what pandoc's citeproc has: a listed language (directly
+    or by its primary dialect) gets its own "and", ours gets kk's, others en-US's."""
+    from policybrief.cite import format_citations, locale_fallback
+    from policybrief.config import load_config
+    from policybrief.curate import curate
+    from policybrief.load import load_project
+
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace(
+        "    given: Aru\n", "    given: Aru\n  - family: Omar\n    given: Berik\n"))
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("language: en-GB", f"language: {language}"))
+    config = load_config(project)
+    loaded, _ = load_project(config)
+    curated = curate(loaded, loaded.briefs["river-talks"].model, config.audiences["analyst"])
+    formatted = format_citations(curated, config)
+    assert term in str(formatted.bibliography["river-2024"])
+    assert (locale_fallback(language) is None) == (language != "uz")
