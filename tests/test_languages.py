@@ -320,6 +320,10 @@ CITED = {  # what the footnotes and bibliography say in the brief's language
     "ru": ["8 мая 2023 г.", "май 2023 г.", "Sagyntay и Berik Omar"],
     "kk": ["2023 жылғы 8 мамыр", "2023 мамыр", "Sagyntay және Berik Omar"],
 }
+RANGES = {  # the chronology's date range (2024-03-12 to 13), months in full as in one date
+    "en": "March 12 – 13, 2024", "en-GB": "12 – 13 March 2024",
+    "ru": "12—13 марта 2024 г.", "kk": "2024 ж. 12–13 наурыз",
+}
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])
@@ -341,6 +345,7 @@ def test_citations_in_the_brief_language(
     text = pdf_text(project / "build" / f"river-{language}" / "analyst.pdf")
     for cited in CITED[language]:
         assert cited in text, cited
+    assert RANGES[language] in text.replace("\u202f", " ")
     english = re.compile(r"\b(and|May|accessed|et al|Retrieved|In)\b")
     assert not english.findall(text), english.findall(text)
 
@@ -383,3 +388,16 @@ def test_citation_locales_known(project: Path, language: str, term: str) -> None
     formatted = format_citations(curated, config)
     assert term in str(formatted.bibliography["river-2024"])
     assert (locale_fallback(language) is None) == (language != "uz")
+
+
+@pytest.mark.parametrize("language", ["en", "en-GB"])
+def test_english_chronology_ranges_in_full(
+    run: Callable[..., Result], project: Path, language: str
+) -> None:
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("language: en-GB", f"language: {language}"))
+    result = run("build", "--strict", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
+    assert RANGES[language] in text
+    assert "Mar " not in text
