@@ -14,7 +14,7 @@ from click.testing import Result
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from conftest import pdf_text, write
+from conftest import note_text, pdf_text, write
 
 RU_BRIEF = """title: "Переговоры по реке: где они находятся"
 short_title: Переговоры по реке
@@ -401,3 +401,52 @@ def test_english_chronology_ranges_in_full(
     text = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
     assert RANGES[language] in text
     assert "Mar " not in text
+
+
+QUOTED = {  # a note's "quoted" words and the pull quote, in the brief language's marks
+    "en-GB": ("“two-year”", "“a fair share for every field”"),
+    "ru": ("«вновь»", "«a fair share for every field»"),
+    "kk": ("«қайта»", "«a fair share for every field»"),
+}
+
+
+@pytest.mark.parametrize("language", ["en-GB", "ru", "kk"])
+def test_quotation_marks_follow_the_language(
+    run: Callable[..., Result], project: Path, language: str
+) -> None:
+    """Straight quotes in a note's Markdown and the pull quote's marks: « » in Russian
+    and Kazakh, “ ” in English, never straight, never English marks in ru/kk."""
+    source = project / "sources" / "river-2024.yaml"
+    if language == "en-GB":
+        note_text(project, 'after a "two-year" pause.')
+    else:
+        _add_language_brief(project, language)
+        word = QUOTED[language][0][1:-1]
+        source.write_text(source.read_text().replace(f" {word} ", f' "{word}" ', 1).replace(
+            "    text: >-\n      The draft would split",
+            f"    text:\n      {language}: Жоба.\n      en: >-\n        The draft would split"))
+        brief = project / "briefs" / f"river-{language}.yaml"
+        lead = TEXTS[language]["lead"]
+        brief.write_text(brief.read_text().replace(
+            f"{lead}\n    notes: [river-2024/talks-resume]",
+            f"{lead}\n    notes: [river-2024/talks-resume, river-2024/water-share]"))
+    result = run("build", "--strict", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    label = "river-talks" if language == "en-GB" else f"river-{language}"
+    text = pdf_text(project / "build" / label / "analyst.pdf")
+    for quoted in QUOTED[language]:
+        assert quoted in text, quoted
+    assert '"' not in text
+    if language != "en-GB":  # no English marks (“ alone is the inner closing mark) but
+        # the archived source's own sentence, quoted verbatim in the evidence annex
+        verbatim = "Officials said the plan gives “a fair share for every field” in the basin."
+        assert verbatim in text
+        assert "”" not in text.replace(verbatim, "")
+
+
+def test_quotation_makes_its_own_marks_the_inner_ones() -> None:
+    from policybrief.markdown import quotation
+
+    assert quotation('a "fair" share for “every” <field>', "«»„“") == \
+        "«a „fair“ share for „every“ &lt;field&gt;»"
+    assert quotation("it's «fair»") == "“it’s ‘fair’”"
