@@ -404,7 +404,8 @@ def test_english_chronology_ranges_in_full(
 
 
 QUOTED = {  # a note's "quoted" words and the pull quote, in the brief language's marks
-    "en-GB": ("“two-year”", "“a fair share for every field”"),
+    "en-GB": ("“two-year”", "“a fair share for every field”", "“unnamed officials”",
+              "“where they stand”"),
     "ru": ("«вновь»", "«a fair share for every field»"),
     "kk": ("«қайта»", "«a fair share for every field»"),
 }
@@ -419,6 +420,12 @@ def test_quotation_marks_follow_the_language(
     source = project / "sources" / "river-2024.yaml"
     if language == "en-GB":
         note_text(project, 'after a "two-year" pause.')
+        source.write_text(source.read_text().replace(  # and a plain-text field
+            "relies on unnamed officials.", 'relies on "unnamed officials".'))
+        brief = project / "briefs" / "river-talks.yaml"
+        brief.write_text(brief.read_text().replace(
+            'title: "River treaty talks: where they stand"',
+            "title: 'River treaty talks: \"where they stand\"'"))
     else:
         _add_language_brief(project, language)
         word = QUOTED[language][0][1:-1]

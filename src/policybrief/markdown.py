@@ -113,11 +113,16 @@ def _plain(quotes: str) -> MarkdownIt:
     return MarkdownIt("zero", {"typographer": True, "quotes": quotes}).enable("smartquotes")
 
 
+def typographic(text: str, quotes: str = ENGLISH_QUOTES) -> str:
+    """Plain text (not Markdown) with its straight quotes made the language's: HTML,
+    escaped."""
+    return str(_plain(quotes).renderInline(" ".join(text.split())))
+
+
 def quotation(text: str, quotes: str = ENGLISH_QUOTES) -> str:
     """A quotation in the language's outer marks, its own quotation marks (straight or
     typographic double ones) made the inner marks: HTML, escaped."""
-    inner = re.sub(r'["“”„«»]', "'", " ".join(text.split()))
-    return str(_plain(quotes).renderInline(f'"{inner}"'))
+    return typographic('"' + re.sub(r'["“”„«»]', "'", text) + '"', quotes)
 
 
 @dataclass(frozen=True)

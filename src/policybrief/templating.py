@@ -36,7 +36,7 @@ from .brand import TEMPLATES
 from .config import Config
 from .errors import ConfigError, TemplatingError, display_path
 from .i18n import format_names, format_span, format_when
-from .markdown import ENGLISH_QUOTES, make_markdown, quotation
+from .markdown import ENGLISH_QUOTES, make_markdown, quotation, typographic
 from .output import refuse_overwrite, write_atomic
 from .sandbox import BoundedSandbox, bounded_filter
 from .timeline import timeline_svg
@@ -185,6 +185,8 @@ def make_environment(config: Config) -> SandboxedEnvironment:
             lambda context, text: Markup(parsers(quotes(context)).renderInline(text))),
         "quotation": pass_context(
             lambda context, text: Markup(quotation(text, quotes(context)))),
+        "typographic": pass_context(
+            lambda context, text: Markup(typographic(text, quotes(context)))),
         "when": format_when,
         "span": format_span,
         "names": format_names,
