@@ -27,7 +27,7 @@ user text cannot end the citation, start a block or make markup.
 Languages. Citeproc's terms, months and date formats come from the CSL locales built
 into pandoc (`PANDOC_LOCALES`); a language with none is formatted with en-US's, and the
 target says so (a warning). policybrief ships the locales pandoc lacks in `locales/`
-(Kazakh): pandoc has no option naming a locale file, and reads no data directory under
+(kk-KZ): pandoc has no option naming a locale file, and reads no data directory under
 `--sandbox`, so such a locale goes in as a `<locale>` element of the style itself, in a
 copy of the style written beside the bibliography (`--csl` names it, so `--sandbox`
 lets pandoc read it). It is added after the style's own `<locale>` elements, so a style's
