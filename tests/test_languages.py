@@ -14,7 +14,7 @@ from click.testing import Result
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from conftest import pdf_text, write
+from conftest import note_text, pdf_text, write
 
 RU_BRIEF = """title: "Переговоры по реке: где они находятся"
 short_title: Переговоры по реке
@@ -293,3 +293,167 @@ def test_hyphenation_follows_the_language(run: Callable[..., Result], project: P
     kk_lead = lead("kk")
     assert " ".join(kk_lead) == LEADS["kk"] and len(kk_lead) >= 5, kk_lead
     assert not [line for line in lines["kk"] if line.endswith("-")]
+
+
+MONTHLY = """type: article-magazine
+title: "Steppe waters"
+author:
+  - family: Sagyntay
+    given: Aru
+  - family: Omar
+    given: Berik
+container-title: Steppe Review
+issued: 2023-05
+language: en
+perspective: independent
+assessment: Independent monthly.
+notes:
+  - id: flows
+    section: context
+    text:
+      en: Summer flows fell.
+      ru: Летний сток сократился.
+      kk: Жазғы ағын азайды.
+    locator: "p. 4"
+"""
+CITED = {  # what the footnotes and bibliography say in the brief's language
+    "ru": ["8 мая 2023 г.", "май 2023 г.", "Sagyntay и Berik Omar"],
+    "kk": ["2023 жылғы 8 мамыр", "2023 мамыр", "Sagyntay және Berik Omar"],
+}
+RANGES = {  # the chronology's date range (2024-03-12 to 13), months in full as in one date
+    "en": "March 12 – 13, 2024", "en-GB": "12 – 13 March 2024",
+    "ru": "12—13 марта 2024 г.", "kk": "2024 ж. 12–13 наурыз",
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_citations_in_the_brief_language(
+    run: Callable[..., Result], project: Path, language: str
+) -> None:
+    """Footnotes and bibliography in Russian and Kazakh: the locale's terms and months,
+    a day-month date's month in the form a day takes (ru genitive), a month alone in
+    the nominative; no English term or month."""
+    _add_language_brief(project, language)
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace("issued: 2024-03-14", "issued: 2023-05-08"))
+    write(project / "sources" / "monthly-2015.yaml", MONTHLY)
+    brief = project / "briefs" / f"river-{language}.yaml"
+    brief.write_text(brief.read_text().rstrip("\n").removesuffix("river-2024/talks-resume]")
+                     + "river-2024/talks-resume, monthly-2015/flows]\n")
+    result = run("build", "--strict", f"river-{language}", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(project / "build" / f"river-{language}" / "analyst.pdf")
+    for cited in CITED[language]:
+        assert cited in text, cited
+    assert RANGES[language] in text.replace("\u202f", " ")
+    english = re.compile(r"\b(and|May|accessed|et al|Retrieved|In)\b")
+    assert not english.findall(text), english.findall(text)
+
+
+def test_language_without_citation_locale_warns(run: Callable[..., Result], project: Path) -> None:
+    """A brief in a language no CSL locale covers (neither pandoc's nor ours) is told its
+    citations are in en-US terms; under --strict that fails the target."""
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("language: en-GB", "language: uz"))
+    config = project / "policybrief.toml"  # the notes' texts are then in Uzbek
+    config.write_text('language = "uz"\n' + config.read_text())
+    lenient = run("check", "--project", project)
+    assert lenient.exit_code == 0, lenient.output
+    said = ("river-talks/analyst: citations: language 'uz': no citation locale; citations "
+            "use en-US terms ('and', 'pp.', English month names)")
+    assert said in lenient.stderr
+    strict = run("check", "--strict", "--project", project)
+    assert strict.exit_code != 0
+    assert f"{said} (--strict)" in strict.output
+
+
+@pytest.mark.parametrize(("language", "term"),
+                         [("tr", "ve"), ("pt-AO", " e "), ("kk", "және"), ("uz", "and")])
+def test_citation_locales_known(project: Path, language: str, term: str) -> None:
+    """cite.PANDOC_LOCALES says what pandoc's citeproc has: a listed language (directly
+    or by its primary dialect) gets its own "and", ours gets kk's, others en-US's."""
+    from policybrief.cite import format_citations, locale_fallback
+    from policybrief.config import load_config
+    from policybrief.curate import curate
+    from policybrief.load import load_project
+
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace(
+        "    given: Aru\n", "    given: Aru\n  - family: Omar\n    given: Berik\n"))
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("language: en-GB", f"language: {language}"))
+    config = load_config(project)
+    loaded, _ = load_project(config)
+    curated = curate(loaded, loaded.briefs["river-talks"].model, config.audiences["analyst"])
+    formatted = format_citations(curated, config)
+    assert term in str(formatted.bibliography["river-2024"])
+    assert (locale_fallback(language) is None) == (language != "uz")
+
+
+@pytest.mark.parametrize("language", ["en", "en-GB"])
+def test_english_chronology_ranges_in_full(
+    run: Callable[..., Result], project: Path, language: str
+) -> None:
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("language: en-GB", f"language: {language}"))
+    result = run("build", "--strict", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(project / "build" / "river-talks" / "analyst.pdf")
+    assert RANGES[language] in text
+    assert "Mar " not in text
+
+
+QUOTED = {  # a note's "quoted" words and the pull quote, in the brief language's marks
+    "en-GB": ("“two-year”", "“a fair share for every field”", "“unnamed officials”",
+              "“where they stand”"),
+    "ru": ("«вновь»", "«a fair share for every field»"),
+    "kk": ("«қайта»", "«a fair share for every field»"),
+}
+
+
+@pytest.mark.parametrize("language", ["en-GB", "ru", "kk"])
+def test_quotation_marks_follow_the_language(
+    run: Callable[..., Result], project: Path, language: str
+) -> None:
+    """Straight quotes in a note's Markdown and the pull quote's marks: « » in Russian
+    and Kazakh, “ ” in English, never straight, never English marks in ru/kk."""
+    source = project / "sources" / "river-2024.yaml"
+    if language == "en-GB":
+        note_text(project, 'after a "two-year" pause.')
+        source.write_text(source.read_text().replace(  # and a plain-text field
+            "relies on unnamed officials.", 'relies on "unnamed officials".'))
+        brief = project / "briefs" / "river-talks.yaml"
+        brief.write_text(brief.read_text().replace(
+            'title: "River treaty talks: where they stand"',
+            "title: 'River treaty talks: \"where they stand\"'"))
+    else:
+        _add_language_brief(project, language)
+        word = QUOTED[language][0][1:-1]
+        source.write_text(source.read_text().replace(f" {word} ", f' "{word}" ', 1).replace(
+            "    text: >-\n      The draft would split",
+            f"    text:\n      {language}: Жоба.\n      en: >-\n        The draft would split"))
+        brief = project / "briefs" / f"river-{language}.yaml"
+        lead = TEXTS[language]["lead"]
+        brief.write_text(brief.read_text().replace(
+            f"{lead}\n    notes: [river-2024/talks-resume]",
+            f"{lead}\n    notes: [river-2024/talks-resume, river-2024/water-share]"))
+    result = run("build", "--strict", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    label = "river-talks" if language == "en-GB" else f"river-{language}"
+    text = pdf_text(project / "build" / label / "analyst.pdf")
+    for quoted in QUOTED[language]:
+        assert quoted in text, quoted
+    assert '"' not in text
+    if language != "en-GB":  # no English marks (“ alone is the inner closing mark) but
+        # the archived source's own sentence, quoted verbatim in the evidence annex
+        verbatim = "Officials said the plan gives “a fair share for every field” in the basin."
+        assert verbatim in text
+        assert "”" not in text.replace(verbatim, "")
+
+
+def test_quotation_makes_its_own_marks_the_inner_ones() -> None:
+    from policybrief.markdown import quotation
+
+    assert quotation('a "fair" share for “every” <field>', "«»„“") == \
+        "«a „fair“ share for „every“ &lt;field&gt;»"
+    assert quotation("it's «fair»") == "“it’s ‘fair’”"

@@ -23,6 +23,24 @@ A fetch attempted anyway fails the target with exit 3, naming the URL.
 
 Text written by users reaches pandoc's Markdown only as a locator, through `_escape`:
 user text cannot end the citation, start a block or make markup.
+
+Languages. Citeproc's terms, months and date formats come from the CSL locales built
+into pandoc (`PANDOC_LOCALES`); a language with none is formatted with en-US's, and the
+target says so (a warning). policybrief ships the locales pandoc lacks in `locales/`
+(kk-KZ): pandoc has no option naming a locale file, and reads no data directory under
+`--sandbox`, so such a locale goes in as a `<locale>` element of the style itself, in a
+copy of the style written beside the bibliography (`--csl` names it, so `--sandbox`
+lets pandoc read it). It is added after the style's own `<locale>` elements, so a style's
+overrides of a term still win (citeproc merges the matching ones in document order,
+left-biased). Its xml:lang is the bare language ("kk"): citeproc matches a style's
+locale to "kk-KZ" only by exact tag or by a tag with no region.
+
+Day-month dates. Citeproc prints a month with the same term whether or not a day
+precedes it (jgm/citeproc looks a month term up by its long or short form only; CSL
+1.0.2 has no grammatical case), so no locale can give Russian both «8 мая 2015 г.»
+(genitive) and «май 2015 г.» (nominative). `_day_month_case` corrects its output instead:
+a day number followed by a month's stand-alone name (CLDR: Babel's stand-alone months,
+which are the CSL locales' month terms) takes CLDR's format-context (genitive) name.
 """
 
 from __future__ import annotations
@@ -41,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from markupsafe import Markup
 
 from . import boundary
@@ -60,6 +79,16 @@ _BREAKS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]+")
 _SPACES = re.compile(r"[\t\n\r ]+")
 _CLOSED_PROXY = "http://127.0.0.1:0"  # port 0 cannot be connected to
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+LOCALES = Path(__file__).parent / "locales"  # CSL locales pandoc lacks: locales-<tag>.xml
+# The CSL locales built into pandoc 3's citeproc (jgm/citeproc, src/Citeproc/Locale.hs):
+# a language in its primary-dialect map ("ru" is ru-RU) ...
+PANDOC_LOCALES = frozenset(
+    "af ar bg ca cs cy da de el en es et eu fa fi fr he hr hu id is it ja km ko la lt lv "
+    "mn nb nl nn pl pt ro ru sk sl sr sv th tr uk vi zh".split()
+)
+# ... and the locale files it finds only by their exact tag.
+PANDOC_DIALECTS = frozenset({"bal-pk", "brh-pk", "lij-it", "pa-pk"})
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
 @dataclass(frozen=True)
@@ -122,10 +151,8 @@ def _check_style(path: Path, name: str, where: str) -> None:
     the web (a dependent style: a `link` with rel "independent-parent")."""
     from lxml import etree  # only when citing: keeps the CLI's start-up light
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False)
     try:
-        root = etree.fromstring(boundary.read(path, None, "citation style"), parser)
+        root = etree.fromstring(boundary.read(path, None, "citation style"), _parser())
     except etree.XMLSyntaxError as exc:
         raise ConfigError(
             f"{where}:{exc.lineno}: citation_style: {name!r} is not well-formed XML: "
@@ -145,6 +172,86 @@ def _check_style(path: Path, name: str, where: str) -> None:
                     "style (citeproc would fetch its parent from the web); use the parent "
                     "style's name instead"
                 )
+
+
+def _parser() -> Any:
+    """lxml's parser for CSL: no entities, no DTD, no network."""
+    from lxml import etree  # only when citing: keeps the CLI's start-up light
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           huge_tree=False)
+
+
+def packaged_locale(language: str) -> Path | None:
+    """The CSL locale policybrief ships for a language ("kk" or "kk-KZ": kk-KZ's), if any."""
+    primary = language.split("-")[0].lower()
+    found = sorted(p for p in LOCALES.glob("locales-*.xml")
+                   if p.stem.removeprefix("locales-").split("-")[0].lower() == primary)
+    return found[0] if found else None
+
+
+def locale_fallback(language: str) -> str | None:
+    """What a target in this language is told when no CSL locale (pandoc's or ours) has
+    its citation terms, else None."""
+    tag = language.lower()
+    if (tag.split("-")[0] in PANDOC_LOCALES or tag in PANDOC_DIALECTS
+            or packaged_locale(language) is not None):
+        return None
+    return (f"language {language!r}: no citation locale; citations use en-US terms "
+            "('and', 'pp.', English month names)")
+
+
+def _style_for(path: Path, language: str) -> bytes:
+    """The style's XML, with the packaged locale for the language added as a `<locale>`
+    element after the style's own (module docstring)."""
+    data = boundary.read(path, None, "citation style")
+    locale = packaged_locale(language)
+    if locale is None:
+        return data
+    from lxml import etree
+
+    root = etree.fromstring(data, _parser())
+    element = etree.fromstring(locale.read_bytes(), _parser())
+    element.set(_XML_LANG, language.split("-")[0].lower())
+    before = [e for e in root if isinstance(e.tag, str)
+              and etree.QName(e).localname in ("info", "locale")]
+    if before:
+        before[-1].addnext(element)
+    else:
+        root.insert(0, element)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
+
+
+@functools.cache
+def _month_cases(language: str) -> tuple[re.Pattern[str], dict[str, str]] | None:
+    """For a language whose months change form after a day (CLDR's format-context names
+    differ from the stand-alone ones, not only in case: ru «май» / «8 мая»): a pattern
+    for a day followed by a stand-alone name, and the name it takes. Else None."""
+    try:
+        locale = Locale.parse(language, sep="-")
+    except (ValueError, UnknownLocaleError):
+        return None
+    after_day: dict[str, str] = {}
+    for width in ("wide", "abbreviated"):  # a wide name wins ("март" is both in ru)
+        for month in range(1, 13):
+            alone = locale.months["stand-alone"][width][month]
+            formatted = locale.months["format"][width][month]
+            if alone.lower() != formatted.lower():
+                after_day.setdefault(alone, formatted)
+    if not after_day:
+        return None
+    names = "|".join(sorted(map(re.escape, after_day), key=len, reverse=True))
+    return re.compile(rf"(?<!\d)(\d{{1,2}}\.?(?:\s|&nbsp;|&#160;)+)({names})(?!\w)"), after_day
+
+
+def _day_month_case(output: str, language: str) -> str:
+    """Citeproc's output with each day-month date's month in the form a day takes
+    (module docstring): «8 май 2015 г.» becomes «8 мая 2015 г.», «май 2015 г.» stays."""
+    cases = _month_cases(language)
+    if cases is None:
+        return output
+    pattern, after_day = cases
+    return pattern.sub(lambda m: m.group(1) + after_day[m.group(2)], output)
 
 
 def csl_item(source: Source) -> dict[str, Any]:
@@ -236,14 +343,17 @@ def format_citations(curated: CuratedBrief, config: Config) -> FormattedCitation
     with tempfile.TemporaryDirectory(prefix="policybrief-") as tmp:
         refs = Path(tmp) / "references.json"
         refs.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+        language = curated.brief.language
+        style = Path(tmp) / "style.csl"
+        style.write_bytes(_style_for(style_path(config), language))
         command = [
             # Pandoc's runtime asks for a 64 MB heap up front (-H64m built in): 1 MB is as
             # fast here and keeps its peak below a worker's. -M caps a runaway document.
             pandoc_path(), "+RTS", "-H1m", "-M512m", "-RTS",
             "--sandbox", "--from=markdown", "--to=html5", "--wrap=none",
-            "--citeproc", f"--csl={style_path(config)}", f"--bibliography={refs}",
+            "--citeproc", f"--csl={style}", f"--bibliography={refs}",
         ]
-        done = run_offline(command, _document(curated, curated.brief.language))
+        done = run_offline(command, _document(curated, language))
     if done.returncode != 0:
         fetched = re.search(r"^Could not fetch (\S+)", done.stderr, re.MULTILINE)
         if fetched:
@@ -261,7 +371,10 @@ def format_citations(curated: CuratedBrief, config: Config) -> FormattedCitation
         " ".join(line.split()).replace("[WARNING] Citeproc: ", "citations: ")
         for line in done.stderr.splitlines() if line.startswith("[WARNING] Citeproc:")
     ]
-    formatted = _parse(done.stdout, curated, warnings)
+    fallback = locale_fallback(language)
+    if fallback is not None:
+        warnings.append(f"citations: {fallback}")
+    formatted = _parse(_day_month_case(done.stdout, language), curated, warnings)
     missing = [c.ref for c in curated.cited if not formatted.short[c.ref]]
     if missing:  # guards the parsing above against a change in pandoc's HTML
         raise RenderError(f"citation formatting produced no text for {missing[0]}")

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .boundary import regular
+from .cite import LOCALES
 from .config import Config
 from .evidence import archived_name
 from .fastpath import input_files, shared_inputs
@@ -33,7 +34,7 @@ def target_files(config: Config, project: Project, brief_id: str) -> list[Path]:
     """Every file a target of the brief reads, whatever its audience: the project's
     shared inputs (fastpath.shared_inputs), the brief and the sources it cites, the
     archived texts of those that quote (the evidence annex and claims.json show the
-    sentence around each quote), the package's templates and labels, and the files
+    sentence around each quote), the package's templates, labels and CSL locales, and the files
     inside the project that the texts of the brief and its sources (Markdown images) or
     the project's templates and stylesheets name. Links count as the file they lead to."""
     brief = project.briefs[brief_id]
@@ -43,7 +44,7 @@ def target_files(config: Config, project: Project, brief_id: str) -> list[Path]:
     if config.archive is not None:
         files += sorted({config.archive / archived_name(project.sources[s].model) for s in cited
                          if any(n.quote for n in project.sources[s].model.notes)})
-    for folder in (PACKAGE_TEMPLATES, LABELS):
+    for folder in (PACKAGE_TEMPLATES, LABELS, LOCALES):
         files += input_files(folder, folder.resolve())
     named = _markdown_images(config, [brief.doc.data, *(project.sources[s].doc.data
                                                         for s in cited)])

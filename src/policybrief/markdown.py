@@ -90,13 +90,39 @@ def _unclickable_links(state: StateCore) -> None:
         block.children = kept
 
 
-def make_markdown() -> MarkdownIt:
+ENGLISH_QUOTES = "“”‘’"  # double open, double close, single open, single close
+
+
+def make_markdown(quotes: str = ENGLISH_QUOTES) -> MarkdownIt:
     """CommonMark with raw HTML off: HTML in notes is shown as text, never interpreted.
-    Only http(s) and mailto links are made; too deep nesting raises MarkdownNestingError."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    Only http(s) and mailto links are made; too deep nesting raises MarkdownNestingError.
+    Straight quotes become the language's `quotes` (markdown-it's smartquotes, the one
+    typographer rule enabled: "--" and "(c)" stay as written)."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True,
+                                   "quotes": quotes})
+    md.enable("smartquotes")
     md.core.ruler.after("inline", "policybrief_links", _unclickable_links)
     _guard_nesting(md)
     return md
+
+
+@functools.cache
+def _plain(quotes: str) -> MarkdownIt:
+    """markdown-it reading text as text (its "zero" preset: no markup, no escapes, no
+    entities) with smartquotes: for text that is not Markdown, such as a quotation."""
+    return MarkdownIt("zero", {"typographer": True, "quotes": quotes}).enable("smartquotes")
+
+
+def typographic(text: str, quotes: str = ENGLISH_QUOTES) -> str:
+    """Plain text (not Markdown) with its straight quotes made the language's: HTML,
+    escaped."""
+    return str(_plain(quotes).renderInline(" ".join(text.split())))
+
+
+def quotation(text: str, quotes: str = ENGLISH_QUOTES) -> str:
+    """A quotation in the language's outer marks, its own quotation marks (straight or
+    typographic double ones) made the inner marks: HTML, escaped."""
+    return typographic('"' + re.sub(r'["“”„«»]', "'", text) + '"', quotes)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -21,10 +22,12 @@ from jinja2 import (
     Template,
     TemplateNotFound,
     nodes,
+    pass_context,
     select_autoescape,
 )
 from jinja2.exceptions import SecurityError
 from jinja2.loaders import split_template_path
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -34,7 +37,7 @@ from .config import Config
 from .curate import MARK, MARK_END, CitationPoint, Prose
 from .errors import ConfigError, TemplatingError, display_path
 from .i18n import format_names, format_span, format_when
-from .markdown import make_markdown
+from .markdown import ENGLISH_QUOTES, make_markdown, quotation, typographic
 from .output import refuse_overwrite, write_atomic
 from .sandbox import BoundedSandbox, bounded_filter
 from .timeline import timeline_svg
@@ -190,18 +193,32 @@ def make_environment(config: Config) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    md = make_markdown()
+    parsers = functools.cache(make_markdown)  # one per set of quotation marks
+
+    def quotes(context: Context) -> str:  # the brief language's marks (its label catalog)
+        labels = context.get("labels")
+        return str(labels.get("quotes", ENGLISH_QUOTES)) if isinstance(labels, dict) \
+            else ENGLISH_QUOTES
+
     ours: dict[str, Callable[..., Any]] = {
-        "markdown": lambda text: Markup(md.render(text)),
-        "markdown_inline": lambda text: Markup(md.renderInline(text)),
+        "markdown": pass_context(
+            lambda context, text: Markup(parsers(quotes(context)).render(text))),
+        "markdown_inline": pass_context(
+            lambda context, text: Markup(parsers(quotes(context)).renderInline(text))),
+        "quotation": pass_context(
+            lambda context, text: Markup(quotation(text, quotes(context)))),
+        "typographic": pass_context(
+            lambda context, text: Markup(typographic(text, quotes(context)))),
         "when": format_when,
         "span": format_span,
         "names": format_names,
         "css_string": css_string,
         "css_counters": css_counters,
         "attach": attach,
-        "cited": lambda prose, call, inline=False: cited(md.renderInline, prose, call, inline),
-        "cited_block": lambda prose, call, inline=False: cited(md.render, prose, call, inline),
+        "cited": pass_context(lambda context, prose, call, inline=False: cited(
+            parsers(quotes(context)).renderInline, prose, call, inline)),
+        "cited_block": pass_context(lambda context, prose, call, inline=False: cited(
+            parsers(quotes(context)).render, prose, call, inline)),
         "timeline_svg": timeline_svg,
     }
     for name, func in ours.items():
