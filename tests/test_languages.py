@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from collections.abc import Callable
@@ -122,6 +123,56 @@ def test_pdf_ua_catalog_headings_and_figure_alt(built: Path) -> None:
     levels = [int(h[2]) for h in headings]
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))  # none skipped
     assert figures == ["Timeline of the events cited in this brief"]
+
+
+NOTE_TABLE = (
+    "Negotiators met again after a pause. The proposed split:\n\n"
+    "| Season | Upstream | Downstream |\n|---|---:|---:|\n"
+    "| Summer | 60% | 40% |\n| Winter | 45% | 55% |\n\n"
+    "Both sides called the split **a basis** for talks."
+)
+
+
+def _structure(node: object, out: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """The structure elements under `node`, depth first: (tag, its attributes)."""
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, dict):
+        if "/S" in node:
+            out.append((str(node["/S"]), node.get("/A")))
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            _structure(kid, out)
+    return out
+
+
+def test_markdown_table_in_a_note_is_a_tagged_table(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """A GFM table in a note's text is laid out as a table: its cells' text in reading
+    order, the footnote call on the paragraph after it, and TH/TD in the structure tree,
+    each data cell pointing at its column's header (PDF/UA)."""
+    source = project / "sources" / "river-2024.yaml"
+    old = source.read_text()
+    start = old.index("    text: >-\n") + len("    text: ")
+    end = old.index("    locator:", start)
+    source.write_text(old[:start] + json.dumps(NOTE_TABLE) + "\n" + old[end:])
+    result = run("build", "--strict", "--project", project)
+    assert result.exit_code == 0, result.output
+    pdf = project / "build" / "river-talks" / "analyst.pdf"
+    text = pdf_text(pdf)
+    assert "|" not in text
+    assert ("The proposed split: Season Upstream Downstream Summer 60% 40% Winter 45% 55% "
+            "Both sides called the split a basis for talks.2") in text
+    html = (project / "build" / "river-talks" / "analyst.html").read_text()
+    assert len(re.findall(r'<th [^>]*scope="col"', html)) == 3 + 3  # note, chronology
+    tags = _structure(PdfReader(pdf).trailer["/Root"]["/StructTreeRoot"], [])
+    parts = {"/Table", "/THead", "/TBody", "/TR", "/TH", "/TD"}
+    table = [(kind, a) for kind, a in tags if kind in parts]
+    table = table[:table.index(("/Table", None), 1)]  # the note's, before the chronology
+    assert [kind for kind, _ in table] == ["/Table", "/THead", "/TR", "/TH", "/TH", "/TH",
+                                           "/TBody", *["/TR", "/TD", "/TD", "/TD"] * 2]
+    cells = [attributes for kind, attributes in table if kind == "/TD"]
+    assert len(cells) == 6 and all(len(a["/Headers"]) == 1 for a in cells)  # type: ignore[index]
 
 
 def test_image_without_alternative_text_fails(run: Callable[..., Result], project: Path) -> None:

@@ -104,15 +104,20 @@ def css_string(value: str) -> Markup:
     return Markup(f'"{out}"')
 
 
-def attach(html: str, call: str) -> Markup:
-    """Join a footnote to the last word of rendered text, so no line starts with a call.
+def attach(html: str, call: str, then: str = "") -> Markup:
+    """Join a footnote to the last word of rendered text, so no line starts with a call;
+    `then` (markup) follows the call. In block Markdown (paragraphs, tables) the call
+    goes into the last paragraph when the text ends with one, else after the text.
 
     Only a plain last word (no markup in it) is wrapped; otherwise the call just follows.
     """
-    head, space, tail = str(html).rstrip().rpartition(" ")
+    text = str(html).rstrip()
+    if text.endswith("</p>"):
+        return Markup(f"{attach(Markup(text[:-4]), call, then)}</p>")
+    head, space, tail = text.rpartition(" ")
     if not tail or "<" in tail or ">" in tail:
-        return Markup(f"{html}{call}")
-    return Markup(f'{head}{space}<span class="nobr">{tail}{call}</span>')
+        return Markup(f"{text}{call}{then}")
+    return Markup(f'{head}{space}<span class="nobr">{tail}{call}</span>{then}')
 
 
 class ConfinedLoader(FileSystemLoader):
