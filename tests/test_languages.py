@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -15,7 +16,7 @@ from click.testing import Result
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from conftest import pdf_text, write
+from conftest import note_text, pdf_text, write
 
 RU_BRIEF = """title: "Переговоры по реке: где они находятся"
 short_title: Переговоры по реке
@@ -204,7 +205,8 @@ def test_archival_pdf_embeds_evidence_with_fixed_dates(
 ) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # the as-of date, not the epoch's
     assert run("build", "--archival", "--project", project).exit_code == 0
-    pdf = project / "build" / "river-talks" / "analyst.pdf"  # the fixture's only audience
+    pdf = project / "build" / "river-talks" / "analyst.pdfa.pdf"  # the only audience
+    assert not (project / "build" / "river-talks" / "analyst.pdf").exists()
     first = pdf.read_bytes()
     reader = PdfReader(pdf)
     assert sorted(reader.attachments) == ["claims.json", "river-2024.yaml"]
@@ -224,6 +226,54 @@ def test_archival_pdf_embeds_evidence_with_fixed_dates(
         again.output
     )
     assert pdf.read_bytes() == first  # byte-identical: no wall-clock dates anywhere
+
+
+def _pdfa(pdf: Path) -> bool:
+    metadata = PdfReader(pdf).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    return 'pdfaid:part="3"' in metadata
+
+
+def test_archival_and_normal_builds_keep_their_own_files(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """A normal and an archival build write beside each other (analyst.pdf and
+    analyst.pdfa.pdf), the manifest and SHA256SUMS list both with their hashes, and
+    neither build rebuilds, removes or overwrites the other's file."""
+    folder = project / "build" / "river-talks"
+    assert run("build", "--project", project).exit_code == 0
+    archival = run("build", "--archival", "--project", project)
+    assert archival.exit_code == 0
+    assert archival.stdout == "built build/river-talks/analyst.pdfa.pdf (2 pages)\n"
+    normal, pdfa = folder / "analyst.pdf", folder / "analyst.pdfa.pdf"
+    assert not _pdfa(normal) and _pdfa(pdfa)
+    assert (folder / "analyst.pdfa.html").is_file()
+    manifest = json.loads((project / "build" / "manifest.json").read_text())
+    artifacts = manifest["artifacts"]
+    assert sorted(artifacts) == ["river-talks/analyst", "river-talks/analyst.pdfa"]
+    for key, path in (("river-talks/analyst", normal), ("river-talks/analyst.pdfa", pdfa)):
+        entry = artifacts[key]
+        assert entry["pdf"] == path.relative_to(project / "build").as_posix()
+        assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert entry["archival"] == (path == pdfa)
+    sums = (project / "build" / "SHA256SUMS").read_text()
+    assert sums == "".join(f"{artifacts[k]['sha256']}  {artifacts[k]['pdf']}\n"
+                           for k in sorted(artifacts))
+    kept = pdfa.read_bytes(), pdfa.stat().st_mtime_ns
+    # Both are current: neither build renders again.
+    assert run("build", "--project", project).stdout == (
+        "unchanged build/river-talks/analyst.pdf\n")
+    assert run("build", "--archival", "--project", project).stdout == (
+        "unchanged build/river-talks/analyst.pdfa.pdf\n")
+    # A change rebuilds the normal one only; the archival file and its entry stay.
+    note_text(project, "after a **three-year** pause.")
+    again = run("build", "--project", project)
+    assert again.stdout == "built build/river-talks/analyst.pdf (2 pages)\n", again.output
+    assert (pdfa.read_bytes(), pdfa.stat().st_mtime_ns) == kept
+    after = json.loads((project / "build" / "manifest.json").read_text())["artifacts"]
+    assert after["river-talks/analyst.pdfa"] == artifacts["river-talks/analyst.pdfa"]
+    assert after["river-talks/analyst"]["sha256"] != artifacts["river-talks/analyst"]["sha256"]
+    assert f"{after['river-talks/analyst.pdfa']['sha256']}  river-talks/analyst.pdfa.pdf" in (
+        project / "build" / "SHA256SUMS").read_text()
 
 
 @pytest.mark.parametrize(

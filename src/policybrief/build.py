@@ -246,7 +246,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     log.info("%s: layout checked: %s", job.label, rendered.checked)
     check_pages(job.label, curated, rendered.pages)
     return Target(job.brief_id, job.audience, rendered, claimed,
-                  time.perf_counter() - started)
+                  time.perf_counter() - started, job.archival)
 
 
 def _check_target(config: Config, project: Project, env: Any, job: Job) -> str:
@@ -291,7 +291,7 @@ def _estimated_bytes(build_dir: Path, jobs: list[Job]) -> int:
             return 1_000_000
         return found.st_size if stat.S_ISREG(found.st_mode) else 1_000_000
 
-    return sum(2 * size(build_dir / f"{j.label}.pdf") for j in jobs)
+    return sum(2 * size(build_dir / f"{j.key}.pdf") for j in jobs)
 
 
 def build(
@@ -316,7 +316,7 @@ def build(
         previous = read_manifest(config.build_dir, note=True)
         due = claims_due(config, project, previous, todo)
         unchanged = [] if force else [
-            j for j in todo if is_current(config, previous, j) and j.label not in due
+            j for j in todo if is_current(config, previous, j) and j.key not in due
         ]
         pending = [j for j in todo if j not in unchanged]
         if pending:
@@ -325,11 +325,11 @@ def build(
         results = _render_all(config, project, pending, jobs, progress)
         built = [r for r in results if isinstance(r, Target)]
         failed = [r for r in results if isinstance(r, Failure)]
-        jobs_by_label = {j.label: j for j in pending}
+        jobs_by_label = {j.label: j for j in pending}  # one variant per target in a build
         write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
                                         for t in built], succeeded=not failed)
         if fingerprint is not None and not failed:
-            fingerprint.record([j.label for j in todo], notes,
+            fingerprint.record([j.key for j in todo], notes,
                                {path: sha for j in todo for path, sha in j.read})
     return BuildResult(built, unchanged, failed)
 
