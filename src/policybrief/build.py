@@ -30,7 +30,7 @@ from .curate import CuratedBrief, curate
 from .errors import Problem, RenderError, UsageError, closest, count
 from .evidence import quote_sentences
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
-from .inputs import target_files
+from .inputs import audience_files, target_files
 from .jobs import Failure, Job, Target
 from .load import Project
 from .manifest import claims_due, is_current, tool_versions, write_targets
@@ -136,12 +136,14 @@ def plan(
         )
     jobs = []
     selected = _select(project, brief_ids)
+    env = make_environment(config)
     for brief_id in selected:
-        read = read_files(config, project, brief_id)
+        every = read_files(config, project, brief_id)
         for name in project.briefs[brief_id].model.audiences:
             if audiences and name not in audiences:
                 continue
             archival = archival_all or config.audiences[name].archival
+            read = audience_files(config, env, config.audiences[name].template, every)
             jobs.append(Job(brief_id, name, archival,
                             input_digest(config, name, archival, read), tuple(read.items())))
     if audiences and not jobs:  # a selection that can never match

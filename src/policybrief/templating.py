@@ -198,27 +198,50 @@ def load_template(env: Environment, name: str, root: Path) -> Template:
     that extends another checked against the blocks of the templates it extends: a
     block none of them has is never printed (TemplatingError: file, line, the names it
     could have meant). `root`: the project, for short file names."""
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        seen.add(name)
-        tree = _parse(env, name)
-        for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import,
-                                   nodes.FromImport)):
-            for used in _constants(node.template):  # type: ignore[attr-defined]
-                if used in seen:
-                    continue
-                try:
-                    visit(used)
-                except (TemplateNotFound, SecurityError):  # rendering, if it gets there,
-                    continue  # says so where the template names it (ignore missing: not)
+    template = env.get_template(name)
+    for used, (tree, _) in _uses(env, name).items():
         parent = _parent(tree)
         if parent is not None:
-            _check_blocks(env, name, tree, parent, root)
-
-    template = env.get_template(name)
-    visit(name)
+            _check_blocks(env, used, tree, parent, root)
     return template
+
+
+def template_files(env: Environment, name: str) -> list[Path] | None:
+    """The files of the templates that template `name` loads (itself, and what it
+    extends, includes and imports, followed as load_template follows them), or None if
+    one of them names a template by a computed name, which only rendering knows."""
+    found = []
+    for used, (_, constant) in _uses(env, name).items():
+        if not constant:
+            return None
+        filename = env.get_template(used).filename
+        if filename:
+            found.append(Path(filename))
+    return found
+
+
+def _uses(env: Environment, name: str) -> dict[str, tuple[nodes.Template, bool]]:
+    """Template `name` and every template it uses by a constant name, each with its
+    syntax tree and whether all the templates it names are constants. One that cannot
+    be found or read is left out: rendering says so where the template names it."""
+    seen: dict[str, tuple[nodes.Template, bool]] = {}
+
+    def visit(name: str) -> None:
+        tree = _parse(env, name)
+        references = list(tree.find_all((nodes.Extends, nodes.Include, nodes.Import,
+                                         nodes.FromImport)))
+        names = [_constants(node.template) for node in references]  # type: ignore[attr-defined]
+        seen[name] = tree, all(names)
+        for used in (n for group in names for n in group):
+            if used in seen:
+                continue
+            try:
+                visit(used)
+            except (TemplateNotFound, SecurityError):  # rendering, if it gets there,
+                continue  # says so where the template names it (ignore missing: not)
+
+    visit(name)
+    return seen
 
 
 def _parse(env: Environment, name: str) -> nodes.Template:
