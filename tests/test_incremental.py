@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 from PIL import Image
 
-from conftest import note_text, write
+from conftest import TALKING_POINTS, note_text, write
 from policybrief.config import load_config
 from policybrief.fastpath import Fingerprint
 from policybrief.fonts import font_dirs
@@ -281,3 +281,53 @@ def test_edits_a_target_does_not_read_rebuild_nothing(
     edit(project / "archive" / "river-2024.txt", lambda text: text + b" More text.")
     assert not _replays(project)
     assert run("build", "-j1", "--project", project).stdout == BUILT
+
+
+def _built(result: Result) -> set[str]:
+    """The audiences a build of river-talks rendered, from what it printed."""
+    assert result.exit_code == 0, result.output
+    return {line.split("/")[-1].split(".")[0] for line in result.stdout.splitlines()
+            if line.startswith("built ")}
+
+
+def test_a_template_edit_rebuilds_only_the_targets_that_load_it(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """A target's digest holds the templates it loads (its template and what that
+    extends, includes, imports), not every template: editing the executive's template
+    rebuilds the executive note alone, and its PDF alone changes; editing a template or
+    a stylesheet they share rebuilds all three."""
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text() + TALKING_POINTS)
+    write(project / "templates" / "executive.html.j2",
+          '{% extends "default:executive.html.j2" %}\n'
+          '{% block edition %}Executive note{% endblock %}\n')
+    write(project / "templates" / "shared.html.j2", "")  # included by talking points
+    write(project / "templates" / "talking-points.html.j2",
+          '{% extends "default:talking-points.html.j2" %}\n'
+          '{% block edition %}{% include "shared.html.j2" %}Lines{% endblock %}\n')
+    everyone = {"analyst", "executive", "talking-points"}
+    assert _built(run("build", "--project", project)) == everyone
+    folder = project / "build" / "river-talks"
+
+    def pdfs() -> dict[str, bytes]:
+        return {name: (folder / f"{name}.pdf").read_bytes() for name in sorted(everyone)}
+
+    before = pdfs()
+    edit(project / "templates" / "executive.html.j2", replace("note", "brief"))
+    assert _built(run("build", "--project", project)) == {"executive"}
+    after = pdfs()
+    assert [n for n in before if before[n] != after[n]] == ["executive"]
+    edit(project / "templates" / "shared.html.j2", lambda text: b"Talking ")
+    assert _built(run("build", "--project", project)) == {"talking-points"}
+    # base.html.j2, which all three extend, and the stylesheet they share: all three.
+    write(project / "templates" / "base.html.j2",
+          '{% extends "default:base.html.j2" %}\n{% block style %}{% endblock %}\n')
+    assert _built(run("build", "--project", project)) == everyone
+    edit(project / "templates" / "base.html.j2", replace("{% block style %}",
+                                                         "{% block style %}p {}"))
+    assert _built(run("build", "--project", project)) == everyone
+    assert run("templates", "eject", "brief.css", "--project", project).exit_code == 0
+    assert _built(run("build", "--project", project)) == everyone
+    edit(project / "templates" / "brief.css", lambda css: css + b"\nbody { color: #222; }\n")
+    assert _built(run("build", "--project", project)) == everyone

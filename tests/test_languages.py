@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import time
 from collections.abc import Callable
@@ -124,6 +126,56 @@ def test_pdf_ua_catalog_headings_and_figure_alt(built: Path) -> None:
     assert figures == ["Timeline of the events cited in this brief"]
 
 
+NOTE_TABLE = (
+    "Negotiators met again after a pause. The proposed split:\n\n"
+    "| Season | Upstream | Downstream |\n|---|---:|---:|\n"
+    "| Summer | 60% | 40% |\n| Winter | 45% | 55% |\n\n"
+    "Both sides called the split **a basis** for talks."
+)
+
+
+def _structure(node: object, out: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """The structure elements under `node`, depth first: (tag, its attributes)."""
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, dict):
+        if "/S" in node:
+            out.append((str(node["/S"]), node.get("/A")))
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            _structure(kid, out)
+    return out
+
+
+def test_markdown_table_in_a_note_is_a_tagged_table(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """A GFM table in a note's text is laid out as a table: its cells' text in reading
+    order, the footnote call on the paragraph after it, and TH/TD in the structure tree,
+    each data cell pointing at its column's header (PDF/UA)."""
+    source = project / "sources" / "river-2024.yaml"
+    old = source.read_text()
+    start = old.index("    text: >-\n") + len("    text: ")
+    end = old.index("    locator:", start)
+    source.write_text(old[:start] + json.dumps(NOTE_TABLE) + "\n" + old[end:])
+    result = run("build", "--strict", "--project", project)
+    assert result.exit_code == 0, result.output
+    pdf = project / "build" / "river-talks" / "analyst.pdf"
+    text = pdf_text(pdf)
+    assert "|" not in text
+    assert ("The proposed split: Season Upstream Downstream Summer 60% 40% Winter 45% 55% "
+            "Both sides called the split a basis for talks.2") in text
+    html = (project / "build" / "river-talks" / "analyst.html").read_text()
+    assert len(re.findall(r'<th [^>]*scope="col"', html)) == 3 + 3  # note, chronology
+    tags = _structure(PdfReader(pdf).trailer["/Root"]["/StructTreeRoot"], [])
+    parts = {"/Table", "/THead", "/TBody", "/TR", "/TH", "/TD"}
+    table = [(kind, a) for kind, a in tags if kind in parts]
+    table = table[:table.index(("/Table", None), 1)]  # the note's, before the chronology
+    assert [kind for kind, _ in table] == ["/Table", "/THead", "/TR", "/TH", "/TH", "/TH",
+                                           "/TBody", *["/TR", "/TD", "/TD", "/TD"] * 2]
+    cells = [attributes for kind, attributes in table if kind == "/TD"]
+    assert len(cells) == 6 and all(len(a["/Headers"]) == 1 for a in cells)  # type: ignore[index]
+
+
 def test_image_without_alternative_text_fails(run: Callable[..., Result], project: Path) -> None:
     write(project / "templates" / "logo.svg",
           '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
@@ -153,7 +205,8 @@ def test_archival_pdf_embeds_evidence_with_fixed_dates(
 ) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # the as-of date, not the epoch's
     assert run("build", "--archival", "--project", project).exit_code == 0
-    pdf = project / "build" / "river-talks" / "analyst.pdf"  # the fixture's only audience
+    pdf = project / "build" / "river-talks" / "analyst.pdfa.pdf"  # the only audience
+    assert not (project / "build" / "river-talks" / "analyst.pdf").exists()
     first = pdf.read_bytes()
     reader = PdfReader(pdf)
     assert sorted(reader.attachments) == ["claims.json", "river-2024.yaml"]
@@ -173,6 +226,54 @@ def test_archival_pdf_embeds_evidence_with_fixed_dates(
         again.output
     )
     assert pdf.read_bytes() == first  # byte-identical: no wall-clock dates anywhere
+
+
+def _pdfa(pdf: Path) -> bool:
+    metadata = PdfReader(pdf).trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    return 'pdfaid:part="3"' in metadata
+
+
+def test_archival_and_normal_builds_keep_their_own_files(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """A normal and an archival build write beside each other (analyst.pdf and
+    analyst.pdfa.pdf), the manifest and SHA256SUMS list both with their hashes, and
+    neither build rebuilds, removes or overwrites the other's file."""
+    folder = project / "build" / "river-talks"
+    assert run("build", "--project", project).exit_code == 0
+    archival = run("build", "--archival", "--project", project)
+    assert archival.exit_code == 0
+    assert archival.stdout == "built build/river-talks/analyst.pdfa.pdf (2 pages)\n"
+    normal, pdfa = folder / "analyst.pdf", folder / "analyst.pdfa.pdf"
+    assert not _pdfa(normal) and _pdfa(pdfa)
+    assert (folder / "analyst.pdfa.html").is_file()
+    manifest = json.loads((project / "build" / "manifest.json").read_text())
+    artifacts = manifest["artifacts"]
+    assert sorted(artifacts) == ["river-talks/analyst", "river-talks/analyst.pdfa"]
+    for key, path in (("river-talks/analyst", normal), ("river-talks/analyst.pdfa", pdfa)):
+        entry = artifacts[key]
+        assert entry["pdf"] == path.relative_to(project / "build").as_posix()
+        assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert entry["archival"] == (path == pdfa)
+    sums = (project / "build" / "SHA256SUMS").read_text()
+    assert sums == "".join(f"{artifacts[k]['sha256']}  {artifacts[k]['pdf']}\n"
+                           for k in sorted(artifacts))
+    kept = pdfa.read_bytes(), pdfa.stat().st_mtime_ns
+    # Both are current: neither build renders again.
+    assert run("build", "--project", project).stdout == (
+        "unchanged build/river-talks/analyst.pdf\n")
+    assert run("build", "--archival", "--project", project).stdout == (
+        "unchanged build/river-talks/analyst.pdfa.pdf\n")
+    # A change rebuilds the normal one only; the archival file and its entry stay.
+    note_text(project, "after a **three-year** pause.")
+    again = run("build", "--project", project)
+    assert again.stdout == "built build/river-talks/analyst.pdf (2 pages)\n", again.output
+    assert (pdfa.read_bytes(), pdfa.stat().st_mtime_ns) == kept
+    after = json.loads((project / "build" / "manifest.json").read_text())["artifacts"]
+    assert after["river-talks/analyst.pdfa"] == artifacts["river-talks/analyst.pdfa"]
+    assert after["river-talks/analyst"]["sha256"] != artifacts["river-talks/analyst"]["sha256"]
+    assert f"{after['river-talks/analyst.pdfa']['sha256']}  river-talks/analyst.pdfa.pdf" in (
+        project / "build" / "SHA256SUMS").read_text()
 
 
 @pytest.mark.parametrize(

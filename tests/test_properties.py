@@ -340,6 +340,7 @@ MD_SNIPPETS = [
     "*", "**", "_", "__", "`", "```\n", "~~~\n", "    ", "\n", "\n\n", "# ", "> ", "- ", "1. ",
     "1) ", "---\n", "***", "[", "]", "(", ")", "![", "<", ">", "&", "&amp;", "&#0;", "&#x110000;",
     "&#xD800;", "&nbsp;", "\\", "|", "| a | b |\n|---|---|\n", "[^1]", "[ref]: /x\n", "[ref]",
+    "| a | b | c |\n|:--|:-:|--:|\n",
     "<script>alert(1)</script>", "</style>", "<!--", "-->", "<b>", "<img src=x onerror=y>",
     "[a](javascript:alert(1))", "[a](JaVaScRiPt:alert(1))", "[a](vbscript:x)", "<javascript:x>",
     "![m](/etc/passwd)", "![m](file:///etc/passwd)", "![m](http://127.0.0.1:9/m.png)",
@@ -354,7 +355,11 @@ markdown_text = st.lists(
 ).map("".join)
 
 INLINE_TAGS = {"em", "strong", "a", "img", "code", "br"}
-BLOCK_TAGS = {"p", "blockquote", "ul", "ol", "li", "pre", "hr", *(f"h{i}" for i in range(1, 7))}
+BLOCK_TAGS = {"p", "blockquote", "ul", "ol", "li", "pre", "hr", *(f"h{i}" for i in range(1, 7)),
+              "table", "thead", "tbody", "tr", "th", "td"}  # GFM tables
+# The attributes GFM tables add, with the only values they take.
+TABLE_ATTRIBUTES = {("scope", "col"), *(("style", f"text-align:{side}")
+                                        for side in ("left", "center", "right"))}
 _BAD_SCHEME = re.compile(r"^\s*(javascript|vbscript|file):", re.IGNORECASE)
 
 
@@ -378,7 +383,8 @@ def _assert_safe_html(html: str, allowed: set[str]) -> None:
     for tag, attrs in _tags(html):
         assert tag in allowed, f"<{tag}> in the output: {html!r}"
         for name, value in attrs:
-            assert name in {"href", "src", "alt", "title", "class"}, (name, html)
+            assert name in {"href", "src", "alt", "title", "class"} or (
+                tag in {"th", "td"} and (name, value) in TABLE_ATTRIBUTES), (name, html)
             if name in {"href", "src"}:
                 assert not _BAD_SCHEME.match(value or ""), (value, html)
 

@@ -30,7 +30,7 @@ from .curate import CuratedBrief, curate
 from .errors import Problem, RenderError, UsageError, closest, count
 from .evidence import quote_sentences
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
-from .inputs import target_files
+from .inputs import audience_files, target_files
 from .jobs import Failure, Job, Target
 from .load import Project
 from .manifest import claims_due, is_current, tool_versions, write_targets
@@ -136,12 +136,14 @@ def plan(
         )
     jobs = []
     selected = _select(project, brief_ids)
+    env = make_environment(config)
     for brief_id in selected:
-        read = read_files(config, project, brief_id)
+        every = read_files(config, project, brief_id)
         for name in project.briefs[brief_id].model.audiences:
             if audiences and name not in audiences:
                 continue
             archival = archival_all or config.audiences[name].archival
+            read = audience_files(config, env, config.audiences[name].template, every)
             jobs.append(Job(brief_id, name, archival,
                             input_digest(config, name, archival, read), tuple(read.items())))
     if audiences and not jobs:  # a selection that can never match
@@ -246,7 +248,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
     log.info("%s: layout checked: %s", job.label, rendered.checked)
     check_pages(job.label, curated, rendered.pages)
     return Target(job.brief_id, job.audience, rendered, claimed,
-                  time.perf_counter() - started)
+                  time.perf_counter() - started, job.archival)
 
 
 def _check_target(config: Config, project: Project, env: Any, job: Job) -> str:
@@ -291,7 +293,7 @@ def _estimated_bytes(build_dir: Path, jobs: list[Job]) -> int:
             return 1_000_000
         return found.st_size if stat.S_ISREG(found.st_mode) else 1_000_000
 
-    return sum(2 * size(build_dir / f"{j.label}.pdf") for j in jobs)
+    return sum(2 * size(build_dir / f"{j.key}.pdf") for j in jobs)
 
 
 def build(
@@ -316,7 +318,7 @@ def build(
         previous = read_manifest(config.build_dir, note=True)
         due = claims_due(config, project, previous, todo)
         unchanged = [] if force else [
-            j for j in todo if is_current(config, previous, j) and j.label not in due
+            j for j in todo if is_current(config, previous, j) and j.key not in due
         ]
         pending = [j for j in todo if j not in unchanged]
         if pending:
@@ -325,11 +327,11 @@ def build(
         results = _render_all(config, project, pending, jobs, progress)
         built = [r for r in results if isinstance(r, Target)]
         failed = [r for r in results if isinstance(r, Failure)]
-        jobs_by_label = {j.label: j for j in pending}
+        jobs_by_label = {j.label: j for j in pending}  # one variant per target in a build
         write_targets(config, project, [(t, jobs_by_label[f"{t.brief_id}/{t.audience}"])
                                         for t in built], succeeded=not failed)
         if fingerprint is not None and not failed:
-            fingerprint.record([j.label for j in todo], notes,
+            fingerprint.record([j.key for j in todo], notes,
                                {path: sha for j in todo for path, sha in j.read})
     return BuildResult(built, unchanged, failed)
 

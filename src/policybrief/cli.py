@@ -233,10 +233,10 @@ def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None
     """What `brief build` did: built and unchanged targets on stdout, a closing table
     for people and the failures on stderr; raises the build's error if any failed."""
     for target in outcome.built:
-        click.echo(f"built {build_dir}/{target.brief_id}/{target.audience}.pdf "
+        click.echo(f"built {build_dir}/{target.key}.pdf "
                    f"({count(target.rendered.pages, 'page')})")
     if interactive or log.isEnabledFor(logging.INFO):  # a closing table, for people
-        rows = [(f"{t.brief_id}/{t.audience}", "built", f"{t.seconds:.1f} s")
+        rows = [(t.key, "built", f"{t.seconds:.1f} s")
                 for t in outcome.built]
         rows += [(label, "unchanged", "") for label in outcome.unchanged]
         rows += [(f.job.label, "failed", "") for f in outcome.failed]

@@ -297,7 +297,10 @@ class _Citer:
     def note_paragraph(self, ref: str, number: str) -> CuratedParagraph:
         point = self.point([ref], number)
         c = point.citations[0]
-        prose = Prose(f"{c.text.translate(_MARKS)}{MARK}0{MARK_END}", [point])
+        text = c.text.translate(_MARKS).rstrip()
+        # After a table (a last line of cells), the call is a paragraph of its own.
+        joint = "\n\n" if text.rsplit("\n", 1)[-1].lstrip().startswith("|") else ""
+        prose = Prose(f"{text}{joint}{MARK}0{MARK_END}", [point])
         return CuratedParagraph(number, prose, False, c.note.confidence,
                                 c.note.priority == "key", c if c.note.quote else None)
 

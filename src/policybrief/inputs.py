@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+from jinja2 import TemplateError
+
 from .boundary import regular
 from .cite import LOCALES
 from .config import Config
@@ -20,7 +22,7 @@ from .fastpath import input_files, shared_inputs
 from .i18n import LABELS
 from .load import Project
 from .markdown import make_markdown
-from .templating import PACKAGE_TEMPLATES
+from .templating import PACKAGE_TEMPLATES, template_files
 
 # A file a template or stylesheet names literally: src="...", href="...", url(...),
 # @import "...". A name computed by Jinja ({{ ... }}) cannot be known before rendering.
@@ -50,6 +52,27 @@ def target_files(config: Config, project: Project, brief_id: str) -> list[Path]:
                                                         for s in cited)])
     named |= _template_references(config)
     return files + sorted(named - set(files))
+
+
+def audience_files(config: Config, env: Any, template: str,
+                   read: dict[Path, str]) -> dict[Path, str]:
+    """Of the files a brief's targets read (`read`: path -> hash), those a target with
+    this template reads: every file but the Jinja templates (.j2, the project's and the
+    package's) that its template does not load (templating.template_files: what it
+    extends, includes, imports). Stylesheets, brand.toml and images stay, shared by all.
+    If the template names another by a computed name, or does not compile (rendering
+    then says why), every template counts."""
+    try:
+        used = template_files(env, template)
+    except TemplateError:
+        used = None
+    if used is None:
+        return read
+    loaded = {path.resolve() for path in used}
+    folders = [config.templates_dir.resolve(), PACKAGE_TEMPLATES.resolve()]
+    return {path: sha for path, sha in read.items()
+            if not (path.suffix == ".j2" and path.resolve() not in loaded
+                    and any(path.resolve().is_relative_to(f) for f in folders))}
 
 
 def _texts(data: Any) -> Iterator[str]:

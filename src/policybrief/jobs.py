@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BriefError
+from .output import artifact_key
 
 if TYPE_CHECKING:
     from .pdf import Rendered
@@ -31,6 +32,12 @@ class Job:
         """'<brief-id>/<audience>', used in messages and as the manifest key."""
         return f"{self.brief_id}/{self.audience}"
 
+    @property
+    def key(self) -> str:
+        """The target's name in the manifest and its files' stem under build/
+        (output.artifact_key): the archival variant's is '<brief-id>/<audience>.pdfa'."""
+        return artifact_key(self.brief_id, self.audience, self.archival)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -41,6 +48,12 @@ class Target:
     rendered: Rendered
     claims: dict[str, Any]  # the claim map (claims.json) of this target
     seconds: float = 0.0  # time to curate, cite and render
+    archival: bool = False  # the PDF/A-3 variant
+
+    @property
+    def key(self) -> str:
+        """Its name in the manifest and its files' stem under build/ (see Job.key)."""
+        return artifact_key(self.brief_id, self.audience, self.archival)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from .jobs import Job, Target
 from .load import Project
 from .output import (
     CLAIMS,
+    artifact_key,
     claims_record,
     intact_claims,
     listed_intact,
@@ -44,15 +45,16 @@ def tool_versions() -> str:
 def is_current(config: Config, manifest: dict[str, Any], job: Job) -> bool:
     """Whether the manifest lists the job's target, built from the same inputs, with its
     PDF still intact."""
-    entry: dict[str, Any] = manifest["artifacts"].get(job.label) or {}
+    entry: dict[str, Any] = manifest["artifacts"].get(job.key) or {}
     if not entry or entry.get("inputs") != job.digest:
         return False
     return listed_intact(config.build_dir, entry)
 
 
 def _listed(project: Project) -> set[str]:
-    """Every target of the project: '<brief-id>/<audience>'."""
-    return {f"{b}/{a}" for b, e in project.briefs.items() for a in e.model.audiences}
+    """Every target of the project, normal and archival (output.artifact_key)."""
+    return {artifact_key(b, a, archival) for b, e in project.briefs.items()
+            for a in e.model.audiences for archival in (False, True)}
 
 
 def _recorded_claims(
@@ -74,7 +76,7 @@ def claims_due(
     recorded = _recorded_claims(config, project, manifest)
     due = set()
     for brief_id in {j.brief_id for j in todo}:
-        candidates = [{"target": j.label, "citations": config.audiences[j.audience].citations}
+        candidates = [{"target": j.key, "citations": config.audiences[j.audience].citations}
                       for j in todo if j.brief_id == brief_id]
         if brief_id in recorded:
             candidates.append(recorded[brief_id])
@@ -105,12 +107,12 @@ def write_targets(
     }
     claims = _recorded_claims(config, project, manifest)
     files: dict[Path, bytes] = {}
-    for target, job in sorted(built, key=lambda tj: tj[1].label):
+    for target, job in sorted(built, key=lambda tj: tj[1].key):
         folder = config.build_dir / target.brief_id
-        pdf, html = folder / f"{target.audience}.pdf", folder / f"{target.audience}.html"
+        pdf, html = (config.build_dir / f"{job.key}{suffix}" for suffix in (".pdf", ".html"))
         files[pdf] = target.rendered.pdf
         files[html] = target.rendered.html.encode("utf-8")
-        artifacts[job.label] = {
+        artifacts[job.key] = {
             "brief": target.brief_id,
             "audience": target.audience,
             "pdf": pdf.relative_to(config.build_dir).as_posix(),
@@ -125,7 +127,7 @@ def write_targets(
         data = (
             json.dumps(target.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         ).encode("utf-8")
-        record = claims_record(target.brief_id, job.label,
+        record = claims_record(target.brief_id, job.key,
                                config.audiences[target.audience].citations, data)
         kept = claims.get(target.brief_id)
         # On a tie (the recorded target itself, rebuilt) the new record comes first: it wins.

@@ -1,5 +1,5 @@
 """Markdown in notes and brief texts: the markdown-it parser the templates render with
-(raw HTML off, only http(s)/mailto links, too deep nesting refused) and the check that
+(raw HTML off, GFM tables, only http(s)/mailto links, too deep nesting refused) and the check that
 `brief check` runs on every text (images inside the project, nesting within the limit)."""
 
 from __future__ import annotations
@@ -93,15 +93,25 @@ def _unclickable_links(state: StateCore) -> None:
 ENGLISH_QUOTES = "“”‘’"  # double open, double close, single open, single close
 
 
+def _column_headers(state: StateCore) -> None:
+    """Mark a table's header cells as column headers (<th scope="col">), which PDF/UA
+    tagging needs: a GFM table's header cells are its first row, one per column."""
+    for token in state.tokens:
+        if token.type == "th_open":
+            token.attrSet("scope", "col")
+
+
 def make_markdown(quotes: str = ENGLISH_QUOTES) -> MarkdownIt:
     """CommonMark with raw HTML off: HTML in notes is shown as text, never interpreted.
-    Only http(s) and mailto links are made; too deep nesting raises MarkdownNestingError.
-    Straight quotes become the language's `quotes` (markdown-it's smartquotes, the one
-    typographer rule enabled: "--" and "(c)" stay as written)."""
+    GFM tables are on, their header cells column headers. Only http(s) and mailto links
+    are made; too deep nesting raises MarkdownNestingError. Straight quotes become the
+    language's `quotes` (markdown-it's smartquotes, the one typographer rule enabled:
+    "--" and "(c)" stay as written)."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True,
                                    "quotes": quotes})
-    md.enable("smartquotes")
+    md.enable(["smartquotes", "table"])
     md.core.ruler.after("inline", "policybrief_links", _unclickable_links)
+    md.core.ruler.after("block", "policybrief_column_headers", _column_headers)
     _guard_nesting(md)
     return md
 

@@ -39,6 +39,7 @@ MAX_JSON = 16 * 2**20
 # imports pydantic. A test keeps the two equal.
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+ARCHIVAL = ".pdfa"  # the archival (PDF/A-3) variant: build/<brief-id>/<audience>.pdfa.pdf
 # Temporary files are ".<name>.<8 random characters>.tmp" beside their target.
 _TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _ALPHABET = string.ascii_letters + string.digits + "_"
@@ -319,15 +320,30 @@ def _name(value: Any) -> bool:
     return isinstance(value, str) and re.match(SLUG, value) is not None
 
 
+def artifact_key(brief_id: str, audience: str, archival: bool) -> str:
+    """A target's name in the manifest, and the stem of its PDF and HTML under build/:
+    '<brief-id>/<audience>', or '<brief-id>/<audience>.pdfa' for the archival variant,
+    so that an archival and a normal build each keep their own files beside the other's."""
+    return f"{brief_id}/{audience}{ARCHIVAL if archival else ''}"
+
+
+def _target_name(value: Any) -> bool:
+    """An audience as an artifact key ends: its name, with or without ARCHIVAL."""
+    return isinstance(value, str) and _name(value.removesuffix(ARCHIVAL))
+
+
 def artifact_problem(label: str, entry: Any) -> str | None:
     """What is wrong with one manifest artifact entry, if anything (paths are checked to
-    be <brief-id>/<audience>.pdf and .html: a manifest cannot make a build or a merge
-    read or write elsewhere)."""
+    be <brief-id>/<audience>.pdf and .html, or .pdfa.pdf and .pdfa.html for an archival
+    entry: a manifest cannot make a build or a merge read or write elsewhere)."""
     if not isinstance(entry, dict):
         return "is not a table"
     brief, audience = entry.get("brief"), entry.get("audience")
-    if not (_name(brief) and _name(audience) and label == f"{brief}/{audience}"):
-        return "brief and audience do not make a valid '<brief-id>/<audience>' label"
+    if not isinstance(entry.get("archival"), bool):
+        return "archival: not true or false"
+    if not (_name(brief) and _name(audience)
+            and label == artifact_key(str(brief), str(audience), entry["archival"])):
+        return "brief, audience and archival do not make a valid '<brief-id>/<audience>' label"
     for key, suffix in (("pdf", ".pdf"), ("html", ".html")):
         if entry.get(key) != f"{label}{suffix}":
             return f"{key}: {entry.get(key)!r} is not {label + suffix!r}"
@@ -346,7 +362,7 @@ def claims_problem(brief: str, record: Any) -> str | None:
         return f"path: {record.get('path')!r} is not '{brief}/{CLAIMS}'"
     target = record.get("target")
     if not (isinstance(target, str) and target.startswith(f"{brief}/")
-            and _name(target.removeprefix(f"{brief}/"))):
+            and _target_name(target.removeprefix(f"{brief}/"))):
         return f"target: {target!r} is not a target of {brief}"
     if not isinstance(record.get("citations"), str):
         return "citations: not a citation mode"
@@ -393,7 +409,7 @@ def manifest_files(
     claims: dict[str, Any],
 ) -> dict[Path, bytes]:
     """build/manifest.json and build/SHA256SUMS (the format `sha256sum -c` reads), from
-    the artifact entries (keyed by '<brief-id>/<audience>') and each brief's claims.json
+    the artifact entries (keyed by artifact_key) and each brief's claims.json
     record. A build and a merge both write through this, so they write the same."""
     ordered = dict(sorted(artifacts.items()))
     manifest = {"generator": generator, "tools": tools, "artifacts": ordered,
@@ -407,7 +423,7 @@ def manifest_files(
 
 
 def claims_record(brief_id: str, target: str, citations: str, data: bytes) -> dict[str, Any]:
-    """The manifest's record of a brief's claims.json: the target ('<brief-id>/<audience>')
+    """The manifest's record of a brief's claims.json: the target (its artifact_key)
     whose claim map it holds, that target's citation mode, and the file's hash."""
     return {"path": f"{brief_id}/{CLAIMS}", "target": target, "citations": citations,
             "sha256": sha256(data)}

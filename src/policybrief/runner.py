@@ -81,4 +81,4 @@ def run_build(
                            shard=shard or (1, 1), progress=advance, fingerprint=fingerprint)
     finally:
         prefork.stop()
-    return Outcome(result.built, [j.label for j in result.unchanged], result.failed)
+    return Outcome(result.built, [j.key for j in result.unchanged], result.failed)

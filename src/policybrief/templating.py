@@ -110,12 +110,17 @@ def css_string(value: str) -> Markup:
 
 def attach(html: str, call: str) -> Markup:
     """Join a footnote to the last word of rendered text, so no line starts with a call.
+    In block Markdown (paragraphs, tables) the call goes into the last paragraph when the
+    text ends with one, else after the text.
 
     Only a plain last word (no markup in it) is wrapped; otherwise the call just follows.
     """
-    head, space, tail = str(html).rstrip().rpartition(" ")
+    text = str(html).rstrip()
+    if text.endswith("</p>"):
+        return Markup(f"{attach(Markup(text[:-4]), call)}</p>")
+    head, space, tail = text.rpartition(" ")
     if not tail or "<" in tail or ">" in tail:
-        return Markup(f"{html}{call}")
+        return Markup(f"{text}{call}")
     return Markup(f'{head}{space}<span class="nobr">{tail}{call}</span>')
 
 
@@ -123,12 +128,14 @@ _CALL = re.compile(f"([^\\s<>]*){MARK}(\\d+){MARK_END}")
 _CALL_BEFORE_PUNCTUATION = re.compile(f"({MARK}\\d+{MARK_END})([.,;:!?]+)")
 
 
-def cited(render: Callable[[str], str], prose: Prose,
-          call: Callable[[CitationPoint], str], inline: bool = False) -> Markup:
+def cited(render: Callable[[str], str], prose: Prose, call: Callable[[CitationPoint], str],
+          inline: bool = False, before: str = "", after: str = "") -> Markup:
     """Prose rendered as Markdown (by `render`) with each citation point's call (`call`,
     a macro such as citations.html.j2's `footnote`) where its inline citation stood:
     after the punctuation that follows it and joined to the word before it, so no line
-    starts with a call; `inline` (an author-date citation): where it stood, as written."""
+    starts with a call; `inline` (an author-date citation): where it stood, as written.
+    `before` and `after` (markup, such as a label) open and close the text: inside its
+    first and last paragraph when it is block Markdown."""
     text = prose.text if inline else _CALL_BEFORE_PUNCTUATION.sub(r"\2\1", prose.text)
 
     def place(match: re.Match[str]) -> str:
@@ -137,7 +144,14 @@ def cited(render: Callable[[str], str], prose: Prose,
             return word + call_html
         return f'<span class="nobr">{word}{call_html}</span>'
 
-    return Markup(_CALL.sub(place, str(render(text))))
+    html = _CALL.sub(place, str(render(text))).strip()
+    if html.startswith("<p>"):
+        html = f"<p>{before}{html[3:]}"
+    elif before:
+        html = f"{before}{html}"
+    if html.endswith("</p>"):
+        return Markup(f"{html[:-4]}{after}</p>")
+    return Markup(f"{html}{after}")
 
 
 class ConfinedLoader(FileSystemLoader):
@@ -215,10 +229,10 @@ def make_environment(config: Config) -> SandboxedEnvironment:
         "css_string": css_string,
         "css_counters": css_counters,
         "attach": attach,
-        "cited": pass_context(lambda context, prose, call, inline=False: cited(
-            parsers(quotes(context)).renderInline, prose, call, inline)),
-        "cited_block": pass_context(lambda context, prose, call, inline=False: cited(
-            parsers(quotes(context)).render, prose, call, inline)),
+        "cited": pass_context(lambda context, prose, call, inline=False, **marks: cited(
+            parsers(quotes(context)).renderInline, prose, call, inline, **marks)),
+        "cited_block": pass_context(lambda context, prose, call, inline=False, **marks: cited(
+            parsers(quotes(context)).render, prose, call, inline, **marks)),
         "timeline_svg": timeline_svg,
     }
     for name, func in ours.items():
@@ -234,27 +248,50 @@ def load_template(env: Environment, name: str, root: Path) -> Template:
     that extends another checked against the blocks of the templates it extends: a
     block none of them has is never printed (TemplatingError: file, line, the names it
     could have meant). `root`: the project, for short file names."""
-    seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        seen.add(name)
-        tree = _parse(env, name)
-        for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import,
-                                   nodes.FromImport)):
-            for used in _constants(node.template):  # type: ignore[attr-defined]
-                if used in seen:
-                    continue
-                try:
-                    visit(used)
-                except (TemplateNotFound, SecurityError):  # rendering, if it gets there,
-                    continue  # says so where the template names it (ignore missing: not)
+    template = env.get_template(name)
+    for used, (tree, _) in _uses(env, name).items():
         parent = _parent(tree)
         if parent is not None:
-            _check_blocks(env, name, tree, parent, root)
-
-    template = env.get_template(name)
-    visit(name)
+            _check_blocks(env, used, tree, parent, root)
     return template
+
+
+def template_files(env: Environment, name: str) -> list[Path] | None:
+    """The files of the templates that template `name` loads (itself, and what it
+    extends, includes and imports, followed as load_template follows them), or None if
+    one of them names a template by a computed name, which only rendering knows."""
+    found = []
+    for used, (_, constant) in _uses(env, name).items():
+        if not constant:
+            return None
+        filename = env.get_template(used).filename
+        if filename:
+            found.append(Path(filename))
+    return found
+
+
+def _uses(env: Environment, name: str) -> dict[str, tuple[nodes.Template, bool]]:
+    """Template `name` and every template it uses by a constant name, each with its
+    syntax tree and whether all the templates it names are constants. One that cannot
+    be found or read is left out: rendering says so where the template names it."""
+    seen: dict[str, tuple[nodes.Template, bool]] = {}
+
+    def visit(name: str) -> None:
+        tree = _parse(env, name)
+        references = list(tree.find_all((nodes.Extends, nodes.Include, nodes.Import,
+                                         nodes.FromImport)))
+        names = [_constants(node.template) for node in references]  # type: ignore[attr-defined]
+        seen[name] = tree, all(names)
+        for used in (n for group in names for n in group):
+            if used in seen:
+                continue
+            try:
+                visit(used)
+            except (TemplateNotFound, SecurityError):  # rendering, if it gets there,
+                continue  # says so where the template names it (ignore missing: not)
+
+    visit(name)
+    return seen
 
 
 def _parse(env: Environment, name: str) -> nodes.Template:
