@@ -25,6 +25,8 @@ SETTINGS = ("language", "paper", "citation_style", "archive", "stale_after_days"
             "sections", "audiences")
 LABELS = "labels"  # the folder of a project's label catalogs
 REQUIRABLE = ("recommendations", "lines_to_take", "questions", "do_not_say", "outlook_signposts")
+# The parts of a brief that cite notes; an audience prints (and cites) those in its `parts`.
+PARTS = ("key_messages", "sections", "recommendations", "lines_to_take", "questions")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Audience:
     min_priority: str = "detail"  # lowest note priority shown: key | supporting | detail
     citations: str = "footnotes"  # footnotes | endnotes | sources
     requires: tuple[str, ...] = ()  # brief fields this audience cannot do without
+    # The parts it prints, so the only ones it cites: its sources, endnotes and claim map
+    # hold nothing from a part it leaves out (talking points: no internal key messages).
+    parts: tuple[str, ...] = PARTS
     allow_untranslated: bool = False  # a note lacking the brief's language: warn, not fail
     archival: bool = False  # PDF/A-3 with the evidence embedded, instead of PDF/UA
     # The print styles, a file found like a template; parsed once per process and applied
@@ -60,6 +65,7 @@ DEFAULT_AUDIENCES: dict[str, Audience] = {
         Audience(
             "talking-points", "Talking points", "talking-points.html.j2", pages=4,
             min_priority="key", citations="sources", requires=("lines_to_take", "questions"),
+            parts=("lines_to_take", "questions"),
         ),
     )
 }
@@ -198,6 +204,10 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
             lambda v: isinstance(v, list) and all(_one_of(x, REQUIRABLE) for x in v),
             f"a list of: {', '.join(REQUIRABLE)}",
         ),
+        "parts": (
+            lambda v: isinstance(v, list) and all(_one_of(x, PARTS) for x in v),
+            f"a list of: {', '.join(PARTS)}",
+        ),
         "allow_untranslated": (lambda v: isinstance(v, bool), "true or false"),
         "archival": (lambda v: isinstance(v, bool), "true or false"),
         "min_last_page_lines": (lambda v: type(v) is int and v >= 0, "a whole number, 0 or more"),
@@ -215,8 +225,9 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
         check, expected = checks[key]
         if not check(value):
             raise ConfigError(f"{where}: audiences.{name}.{key}: {value!r} is not {expected}")
-    if "requires" in table:
-        table["requires"] = tuple(table["requires"])
+    for key in ("requires", "parts"):
+        if key in table:
+            table[key] = tuple(dict.fromkeys(table[key]))
     # An override keeps its label; a new audience is named after itself ("cable" -> "Cable").
     default_label = base.label if base.name == name else name.replace("-", " ").capitalize()
     label = table.pop("label", None) or default_label

@@ -346,16 +346,17 @@ def _section(cite: _Citer, section: Section, n: int, audience: Audience,
 def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
     """Resolve a validated brief against the project's notes for one audience."""
     cite = _Citer(project, brief.language)
-    key_messages = cite.texts(brief.key_messages)
+    parts = audience.parts  # a part the audience does not print is left out, uncited
+    key_messages = cite.texts(brief.key_messages) if "key_messages" in parts else []
     sections = [
         _section(cite, s, n, audience, s.title or cite.text(project.config.sections[s.key]))
         for n, s in enumerate(brief.sections, 1)
-    ]
-    recommendations = cite.texts(brief.recommendations)
-    lines_to_take = cite.texts(brief.lines_to_take)
+    ] if "sections" in parts else []
+    recommendations = cite.texts(brief.recommendations) if "recommendations" in parts else []
+    lines_to_take = cite.texts(brief.lines_to_take) if "lines_to_take" in parts else []
     questions = [
         CuratedQuestion(q.question, q.answer, cite.point(q.notes)) for q in brief.questions
-    ]
+    ] if "questions" in parts else []
     cited = list(cite.cited.values())
     sources = {c.source.id: c.source for c in cited}
     by_source: dict[str, list[Citation]] = {}
