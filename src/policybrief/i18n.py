@@ -13,6 +13,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
 from babel.lists import format_list
+from pyphen import language_fallback
 
 from .models import Name, PartialDate
 
@@ -71,6 +72,17 @@ def _interval(start: dt.date, end: dt.date, locale: Locale) -> str:
         format_date(day, _widen(piece), locale=locale)
         for piece, day in zip(formats[field], (start, end), strict=True)
     )
+
+
+def justified(language: str) -> bool:
+    """Whether body text in the language is justified: only where it can be hyphenated.
+
+    WeasyPrint hyphenates (`hyphens: auto`) with the Pyphen dictionary it finds for the
+    document's `lang` by this same lookup; a language with none (Kazakh) justified gets
+    wide gaps between words, so its text is set ragged-right (`base.html.j2` marks the
+    page `class="ragged"`, `brief.css` aligns its paragraphs to the start).
+    """
+    return language_fallback(language) is not None
 
 
 def format_names(names: Sequence[Name], language: str = "en") -> str:
