@@ -232,6 +232,25 @@ def test_note_without_the_brief_language_fails_clearly(
     assert "warning: briefs/river-ru.yaml:15: sections[0].notes[0]: note " in lenient.stderr
 
 
+def test_note_without_the_project_language_names_it_once(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """An en-GB brief of an English project citing a note written only in Russian: the
+    suggestion names English once."""
+    source = project / "sources" / "river-2024.yaml"
+    old = ("    text: >-\n      The draft would split summer flow 60/40, according to "
+           "officials quoted by the paper.\n")
+    assert old in source.read_text()
+    source.write_text(source.read_text().replace(old, "    text: {ru: Проект.}\n"))
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "briefs/river-talks.yaml:16: sections[1].notes[0]: note 'river-2024/water-share' has "
+        "no text in 'en-GB'; give it `text: {en: ...}`, or allow_untranslated in the "
+        "audience's profile"
+    )
+
+
 # Long words in a narrow lead paragraph: lines must break inside words.
 LEADS = {
     "ru": "Межправительственная комиссия рассматривает взаимоприемлемые договорённости "
