@@ -6,7 +6,9 @@ import hashlib
 import io
 import json
 import re
+import subprocess
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
@@ -331,6 +333,25 @@ def test_note_without_the_brief_language_fails_clearly(
     assert "warning: briefs/river-ru.yaml:15: sections[0].notes[0]: note " in lenient.stderr
 
 
+def test_note_without_the_project_language_names_it_once(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """An en-GB brief of an English project citing a note written only in Russian: the
+    suggestion names English once."""
+    source = project / "sources" / "river-2024.yaml"
+    old = ("    text: >-\n      The draft would split summer flow 60/40, according to "
+           "officials quoted by the paper.\n")
+    assert old in source.read_text()
+    source.write_text(source.read_text().replace(old, "    text: {ru: Проект.}\n"))
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "briefs/river-talks.yaml:16: sections[1].notes[0]: note 'river-2024/water-share' has "
+        "no text in 'en-GB'; give it `text: {en: ...}`, or allow_untranslated in the "
+        "audience's profile"
+    )
+
+
 # Long words in a narrow lead paragraph: lines must break inside words.
 LEADS = {
     "ru": "Межправительственная комиссия рассматривает взаимоприемлемые договорённости "
@@ -368,7 +389,7 @@ def test_hyphenation_follows_the_language(run: Callable[..., Result], project: P
     lines = {}
     for language in ("ru", "kk"):
         html = (project / "build" / f"river-{language}" / "analyst.html").read_text()
-        assert f'<html lang="{language}">' in html
+        assert f'<html lang="{language}"' in html
         lines[language] = _pdf_lines(project / "build" / f"river-{language}" / "analyst.pdf")
 
     def lead(language: str) -> list[str]:  # the lead's lines, after its section heading
@@ -394,6 +415,54 @@ def test_hyphenation_follows_the_language(run: Callable[..., Result], project: P
     kk_lead = lead("kk")
     assert " ".join(kk_lead) == LEADS["kk"] and len(kk_lead) >= 5, kk_lead
     assert not [line for line in lines["kk"] if line.endswith("-")]
+
+
+
+# A paragraph long enough for several full lines, in each language (the note's text).
+LONG = {
+    "en-GB": "Negotiators from the two riparian states met again in Almaty after a two-year "
+             "pause. The parties discussed sharing the water of transboundary rivers, "
+             "accounting for seasonal flow and setting up a joint monitoring system. The "
+             "delegations heard the report of the technical working group and agreed the "
+             "agenda of the next meeting. Experts say several more rounds will be needed "
+             "before an agreement is reached.",
+    "kk": "Екі мемлекеттің келіссөзшілері Алматыда екі жылдық үзілістен кейін қайта "
+          "кездесті. Тараптар трансшекаралық өзендердің суын бөлу, маусымдық ағынды есепке "
+          "алу және бірлескен мониторинг жүйесін құру мәселелерін талқылады. Делегациялар "
+          "техникалық жұмыс тобының есебін тыңдап, келесі кездесудің күн тәртібін келісті. "
+          "Сарапшылардың пікірінше, келісімге қол жеткізу үшін тағы бірнеше раунд қажет.",
+}
+
+
+def _line_ends(pdf: Path, word: str) -> list[float]:
+    """The right edge (x, pt) of every line but the last of the PDF's text block holding
+    `word`, as pdftotext lays the page out."""
+    xhtml = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], check=True,
+                           capture_output=True, text=True).stdout
+    ns = "{http://www.w3.org/1999/xhtml}"
+    for block in ET.fromstring(xhtml).iter(f"{ns}block"):
+        lines = block.findall(f"{ns}line")
+        if any(w.text == word for line in lines for w in line.iter(f"{ns}word")):
+            return [float(line.get("xMax", 0)) for line in lines[:-1]]
+    raise AssertionError(f"{word!r} not in {pdf}")
+
+
+def test_justified_only_where_words_can_be_hyphenated(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """English (a hyphenation dictionary) is justified: its full lines end at one x.
+    Kazakh (none: wide gaps if justified) is ragged-right: they do not."""
+    _add_language_brief(project, "kk")
+    note_text(project, "after a **two-year** pause. " + LONG["en-GB"].split("pause. ", 1)[1])
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace(TEXTS["kk"]["note"], LONG["kk"]))
+    result = run("build", "--strict", "-a", "analyst", "--project", project)
+    assert result.exit_code == 0, result.output
+    english = _line_ends(project / "build" / "river-talks" / "analyst.pdf", "monitoring")
+    kazakh = _line_ends(project / "build" / "river-kk" / "analyst.pdf", "мониторинг")
+    assert len(english) >= 3 and len(kazakh) >= 3, (english, kazakh)
+    assert max(english) - min(english) < 1, english
+    assert max(kazakh) - min(kazakh) > 5, kazakh
 
 
 MONTHLY = """type: article-magazine

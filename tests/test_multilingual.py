@@ -4,14 +4,19 @@ a project's own label catalogs over the packaged ones."""
 
 from __future__ import annotations
 
+import re
 import subprocess
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from click.testing import Result
 
 from conftest import write
+from policybrief.i18n import LABELS
+from test_languages import RANGES, TEXTS, _add_language_brief
 
 KK_BRIEF = """title: "Өзен келісімі бойынша келіссөздер"
 as_of: 2024-04-01
@@ -181,3 +186,141 @@ def test_bad_project_label_catalog_is_a_clear_error(
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert result.stderr.strip() == f"Error: {project / error}"
+
+
+# The fixture project wholly in Russian or Kazakh (test_languages' brief, with every part
+# an audience prints, and its source, archive included, translated), so that any English
+# in its PDFs is the tool's own.
+EXTRA = {  # the brief's parts test_languages.RU_BRIEF lacks, for all three audiences
+    "ru": dict(line="Переговоры продолжаются.", question="Когда следующий раунд?",
+               answer="Летом.", avoid="Не называть сроки.", signpost="Срыв графика."),
+    "kk": dict(line="Келіссөздер жалғасуда.", question="Келесі раунд қашан?",
+               answer="Жазда.", avoid="Мерзімдерді атамау.", signpost="Кестенің бұзылуы."),
+}
+EXTRA_BRIEF = """lines_to_take:
+  - text: {line}
+    notes: [river-2024/talks-resume]
+questions:
+  - question: {question}
+    answer: {answer}
+    notes: [river-2024/talks-resume]
+do_not_say: [{avoid}]
+outlook_signposts: [{signpost}]
+"""
+SOURCE = {  # the English of sources/river-2024.yaml and the archive -> the language's
+    "ru": {
+        '"River treaty talks resume in Almaty"': '"Переговоры по договору о реке возобновились"',
+        "Sagyntay\n    given: Aru": "Сагынтай\n    given: Ару\n  - family: Омаров\n"
+                                      "    given: Берик",
+        "Steppe Herald": "Степной вестник",
+        "language: en\n": "language: ru\n",
+        "relies on unnamed officials.": "relies on unnamed officials.\n  ru: Независимая "
+                                        "региональная газета, близкая к сторонам переговоров.",
+        'locator: "para. 1"': "locator: {en: para. 1, ru: абз. 1}\n    confidence: likely",
+        'event: "Treaty talks resume in Almaty"':
+            "event: {en: Treaty talks resume in Almaty, ru: Переговоры возобновились в Алматы}",
+        ">-\n      The draft would split summer flow 60/40, according to officials quoted by "
+        "the paper.": "\n      ru: Проект делит летний сток в пропорции 60/40, по словам "
+                      "чиновников.",
+        'locator: "para. 5"': "locator: абз. 5",
+        "a fair share for every field": "справедливую долю для каждого поля",
+        "speaker: unnamed officials": "speaker: неназванные чиновники",
+        "Negotiators met again in Almaty.": "Переговорщики вновь встретились в Алматы.",
+        "Officials said the plan gives “a fair share\nfor every   field” in the basin.":
+            "Чиновники заявили, что план даёт «справедливую долю\nдля каждого поля» в бассейне.",
+    },
+    "kk": {
+        '"River treaty talks resume in Almaty"': '"Өзен шарты бойынша келіссөздер жалғасты"',
+        "Sagyntay\n    given: Aru": "Сағынтай\n    given: Ару\n  - family: Омар\n"
+                                      "    given: Берік",
+        "Steppe Herald": "Дала хабаршысы",
+        "language: en\n": "language: kk\n",
+        "relies on unnamed officials.": "relies on unnamed officials.\n  kk: Тәуелсіз өңірлік "
+                                        "басылым, келіссөз тараптарына жақын.",
+        'locator: "para. 1"': "locator: {en: para. 1, kk: 1-абзац}\n    confidence: likely",
+        'event: "Treaty talks resume in Almaty"':
+            "event: {en: Treaty talks resume in Almaty, kk: Алматыда келіссөздер басталды}",
+        ">-\n      The draft would split summer flow 60/40, according to officials quoted by "
+        "the paper.": "\n      kk: Жоба жазғы ағынды 60/40 қатынасында бөледі, дейді шенеуніктер.",
+        'locator: "para. 5"': "locator: 5-абзац",
+        "a fair share for every field": "әр алқапқа әділ үлес",
+        "speaker: unnamed officials": "speaker: аты аталмаған шенеуніктер",
+        "Negotiators met again in Almaty.": "Келіссөзшілер Алматыда қайта кездесті.",
+        "Officials said the plan gives “a fair share\nfor every   field” in the basin.":
+            "Шенеуніктердің айтуынша, жоспар бассейндегі «әр алқапқа\nәділ үлес» береді.",
+    },
+}
+URL = "https://example.org/river"  # printed as it is, the one Latin text allowed
+CITED_TERMS = {"ru": " и ", "kk": " және "}  # two authors, in the locale's words
+CITATION_TERMS = ("and", "accessed", "retrieved", "et al", "pp.", "In")
+
+
+def _translated_project(project: Path, language: str) -> None:
+    (project / "briefs" / "river-talks.yaml").unlink()  # the English brief
+    _add_language_brief(project, language)
+    brief = project / "briefs" / f"river-{language}.yaml"
+    text = brief.read_text().replace("[analyst, executive]", "[analyst, executive, "
+                                     "talking-points]")
+    old = f"{TEXTS[language]['lead']}\n    notes: [river-2024/talks-resume]"
+    assert old in text
+    brief.write_text(text.replace(old, old[:-1] + ", river-2024/water-share]")
+                     + EXTRA_BRIEF.format(**EXTRA[language]))
+    for path in (project / "sources" / "river-2024.yaml", project / "archive" / "river-2024.txt"):
+        text = path.read_text()
+        for english, translated in SOURCE[language].items():
+            text = text.replace(english, translated)
+        path.write_text(text)
+    # The source's assessment, given per language, opens a mapping; the source is online.
+    source = project / "sources" / "river-2024.yaml"
+    source.write_text(source.read_text().replace(
+        "assessment: >-\n  Independent", "assessment:\n  en: >-\n    Independent").replace(
+        "issued: 2024-03-14\n", f"issued: 2024-03-14\nURL: {URL}\naccessed: 2024-03-20\n"))
+
+
+def _english_words() -> set[str]:
+    """The words of the English label catalog's texts (its `{page}` counters aside)."""
+    def texts(value: object) -> list[str]:
+        return ([t for v in value.values() for t in texts(v)] if isinstance(value, dict)
+                else [value] if isinstance(value, str) else [])
+    catalog = tomllib.loads((LABELS / "en.toml").read_text(encoding="utf-8"))
+    catalog.pop("quotes")
+    words = {w for text in texts(catalog) for w in re.findall(r"[A-Za-z]+",
+                                                              re.sub(r"\{\w+\}", "", text))}
+    assert {"Key", "messages", "Page", "of", "likely", "Chronology"} <= words
+    return words
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_no_english_left(run: Callable[..., Result], project: Path, language: str) -> None:
+    """A Russian or Kazakh brief of a project written in that language, with every part
+    the audiences print (key messages, sections, a confidence, a pull quote, footnotes,
+    the chronology with a date range, the bibliography, lines to take, questions): no
+    word of the English label catalog, no English month or citation term in any of its
+    PDFs, and no date range with an abbreviated month."""
+    _translated_project(project, language)
+    result = run("build", "--strict", f"river-{language}", "--project", project)
+    assert result.exit_code == 0, result.output
+    english = Locale.parse("en")
+    months = {m for width in ("wide", "abbreviated") for m in english.months["format"][width]
+              .values()} | {"Sept"}
+    banned = {w.casefold() for w in _english_words() | months | set(CITATION_TERMS)}
+    local = Locale.parse(language)
+    short = {m for context in ("format", "stand-alone") for m in local.months[context][
+        "abbreviated"].values()} - {m for context in ("format", "stand-alone")
+                                    for m in local.months[context]["wide"].values()}
+    texts = {}
+    for audience in ("analyst", "executive", "talking-points"):
+        text = texts[audience] = _pdftotext(project / "build" / f"river-{language}"
+                                            / f"{audience}.pdf")
+        found = {w for w in re.findall(r"[A-Za-z]+(?: al|\.)?", text) if w.casefold() in
+                 banned or w.rstrip(".").casefold() in banned}
+        assert not found, (audience, sorted(found))
+        latin = set(re.findall(r"[A-Za-z]{2,}", text)) - set(re.findall(r"[a-z]+", URL))
+        assert not latin, (audience, latin, text)  # nor any other (the URL may break)
+        assert not [m for m in short if re.search(rf"(?<!\w){re.escape(m)}(?!\w)", text)], \
+            (audience, short)
+    analyst = texts["analyst"]
+    for shown in (EXTRA[language]["signpost"], SOURCE[language]["a fair share for every field"],
+                  RANGES[language], CITED_TERMS[language], URL):
+        assert shown in analyst.replace("\u202f", " "), shown
+    assert EXTRA[language]["question"] in texts["talking-points"]

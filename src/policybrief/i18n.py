@@ -13,8 +13,9 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
 from babel.lists import format_list
+from pyphen import language_fallback
 
-from .models import Name, PartialDate
+from .models import Name, PartialDate, Source
 
 LABELS = Path(__file__).parent / "labels"
 
@@ -73,9 +74,38 @@ def _interval(start: dt.date, end: dt.date, locale: Locale) -> str:
     )
 
 
+def justified(language: str) -> bool:
+    """Whether body text in the language is justified: only where it can be hyphenated.
+
+    WeasyPrint hyphenates (`hyphens: auto`) with the Pyphen dictionary it finds for the
+    document's `lang` by this same lookup; a language with none (Kazakh) justified gets
+    wide gaps between words, so its text is set ragged-right (`base.html.j2` marks the
+    page `class="ragged"`, `brief.css` aligns its paragraphs to the start).
+    """
+    return language_fallback(language) is not None
+
+
 def format_names(names: Sequence[Name], language: str = "en") -> str:
     """'A', 'A and B', 'A, B and C' (the conjunction in the brief's language)."""
     return str(format_list([n.display for n in names], locale=_locale(language)))
+
+
+def format_creator(source: Source, language: str = "en") -> str | None:
+    """Who to name in a short citation: the authors' family names ('Sagyntay and Omar',
+    «Сагынтай и Омаров»), else the outlet. None for an unsigned document from an unknown
+    outlet: cite it by title."""
+    if source.author:
+        names = [n.family or n.display for n in source.author]
+        return str(format_list(names, locale=_locale(language)))
+    return source.outlet
+
+
+def format_attribution(source: Source, language: str = "en") -> str:
+    """Who published it, and when, for a pull quote: "Gryaznov, TASS Opinions (2025)"."""
+    who = format_creator(source, language) or source.short_title
+    if source.author and source.container_title:
+        who = f"{who}, {source.container_title}"
+    return f"{who} ({source.issued.year})" if source.issued else who
 
 
 def load_labels(language: str, project: Mapping[str, dict[str, Any]] | None = None,

@@ -434,23 +434,9 @@ class Source(_CslSourceFields):
         return given
 
     @property
-    def creator(self) -> str | None:
-        """Who to name in a short citation: the authors, else the outlet, else the publisher.
-
-        None for an unsigned document from an unknown outlet: cite it by title.
-        """
-        if self.author:
-            names = [n.family or n.display for n in self.author]
-            return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    def outlet(self) -> str | None:
+        """Who published it: the container (newspaper, journal), else the publisher."""
         return self.container_title or self.publisher
-
-    @property
-    def attribution(self) -> str:
-        """Who published it, and when, for a pull quote: "Gryaznov, TASS Opinions (2025)"."""
-        who = self.creator or self.short_title
-        if self.author and self.container_title:
-            who = f"{who}, {self.container_title}"
-        return f"{who} ({self.issued.year})" if self.issued else who
 
     @property
     def short_title(self) -> str:
@@ -462,7 +448,7 @@ class Source(_CslSourceFields):
     @property
     def sort_key(self) -> tuple[str, str]:
         """Bibliography order: first creator (or the title when there is none), then title."""
-        first = self.author[0].sort_key if self.author else (self.creator or self.title)
+        first = self.author[0].sort_key if self.author else (self.outlet or self.title)
         return first.casefold().lstrip("[“\"'"), self.title.casefold()
 
 

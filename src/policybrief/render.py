@@ -15,7 +15,7 @@ from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .css import Stylesheet
 from .curate import CuratedBrief
 from .errors import PolicyError, TemplatingError
-from .i18n import load_labels
+from .i18n import justified, load_labels
 from .markdown import MarkdownNestingError
 from .sandbox import TemplateLimitError
 from .templating import load_template
@@ -47,6 +47,7 @@ def render_html(
         return template.render(
             **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
             brand=config.brand, labels=labels, quote_sentences=sentences or {},
+            justified=justified(curated.brief.language),
         )
     except TemplatingError:  # load_template's own: a block no parent has
         raise

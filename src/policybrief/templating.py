@@ -36,7 +36,7 @@ from .brand import TEMPLATES
 from .config import Config
 from .curate import MARK, MARK_END, CitationPoint, Prose
 from .errors import ConfigError, TemplatingError, display_path
-from .i18n import format_names, format_span, format_when
+from .i18n import format_attribution, format_creator, format_names, format_span, format_when
 from .markdown import ENGLISH_QUOTES, make_markdown, quotation, typographic
 from .output import refuse_overwrite, write_atomic
 from .sandbox import BoundedSandbox, bounded_filter
@@ -226,6 +226,8 @@ def make_environment(config: Config) -> SandboxedEnvironment:
         "when": format_when,
         "span": format_span,
         "names": format_names,
+        "creator": format_creator,
+        "attribution": format_attribution,
         "css_string": css_string,
         "css_counters": css_counters,
         "attach": attach,

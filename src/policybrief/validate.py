@@ -202,6 +202,7 @@ def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | No
     profiles = [config.audiences[a] for a in brief.audiences if a in config.audiences]
     lenient = bool(profiles) and all(p.allow_untranslated for p in profiles)
     allow = "" if lenient else ", or allow_untranslated in the audience's profile"
+    languages = ", ".join(f"{code}: ..." for code in dict.fromkeys((config.language, base)))
     problems: list[Problem | None] = []
 
     def lacking(value: Texts | None, default: str | None) -> bool:
@@ -225,7 +226,7 @@ def _check_languages(project: Project, entry: Entry[Brief]) -> list[Problem | No
         sources.add(source.id)
         problems += [Problem(
             entry.doc.path, entry.doc.line(loc), format_loc(loc), problem,
-            f"give it `{name}: {{{config.language}: ..., {base}: ...}}`" + allow,
+            f"give it `{name}: {{{languages}}}`" + allow,
             warning=lenient,
         ) for problem, name in what]
     where = config.config_file.name
