@@ -16,6 +16,9 @@ from click.testing import Result
 from pypdf import PdfReader
 
 from conftest import REPO, TALKING_POINTS, pdf_text, write
+from policybrief.config import load_config
+from policybrief.curate import curate
+from policybrief.load import load_project
 
 
 @pytest.fixture
@@ -164,6 +167,9 @@ def test_project_config_overrides_profile_and_adds_audience(
         ("[audiences.board]\nlike = \"minister\"\n", "audiences.board.like: unknown audience "
          "'minister'; use one of: analyst, executive, talking-points"),
         ("[audiences.executive]\npage = 2\n", "audiences.executive.page: unknown setting"),
+        ("[audiences.executive]\nparts = [\"summary\"]\n", "audiences.executive.parts: "
+         "['summary'] is not a list of: key_messages, sections, recommendations, "
+         "lines_to_take, questions"),
     ],
 )
 def test_bad_audience_config(
@@ -174,6 +180,37 @@ def test_bad_audience_config(
     result = run("check", "--project", project)
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+def test_an_audience_cites_only_the_parts_it_prints(
+    run: Callable[..., Result], three: Path
+) -> None:
+    """Talking points print no key messages and no sections, so what only those cite is
+    not among their sources or claims; an audience given `parts` likewise."""
+    config = three / "policybrief.toml"
+    config.write_text(config.read_text() + (
+        '\n[audiences.brief-note]\nlike = "executive"\nparts = ["key_messages"]\n'))
+    brief = three / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace(
+        "audiences: [analyst, executive, talking-points]",
+        "audiences: [analyst, talking-points, brief-note]"))
+    result = run("build", "--project", three)
+    assert result.exit_code == 0, result.output
+    out = three / "build" / "river-talks"
+    talking = pdf_text(out / "talking-points.pdf")
+    assert "KEY MESSAGES" not in talking and "Talks have resumed" not in talking
+    note = pdf_text(out / "brief-note.pdf")
+    assert "Talks have resumed" in note and "Recommendations" not in note
+    config = load_config(three)
+    loaded, _ = load_project(config)
+    spec = loaded.briefs["river-talks"].model
+
+    def cited(audience: str) -> set[str]:
+        return {c.ref for c in curate(loaded, spec, config.audiences[audience]).cited}
+
+    assert "river-2024/kazakh-names" in cited("analyst")  # cited by a section only
+    assert cited("talking-points") == {"river-2024/talks-resume", "river-2024/water-share"}
+    assert cited("brief-note") == {"river-2024/talks-resume"}  # the key message's
 
 
 def test_templates_list_and_eject(run: Callable[..., Result], project: Path) -> None:
