@@ -439,3 +439,20 @@ def test_an_unknown_language_is_one_error(
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         expected, "Error: 1 error in the input; fix them and run again"]
+
+
+def test_remedies_use_the_users_own_ids(run: Callable[..., Result], project: Path) -> None:
+    """A malformed note reference or file name gets an example made from what the user
+    wrote, not an id from another project."""
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace(
+        "notes: [river-2024/water-share]\n", "notes: [River-2024/Water_Share]\n", 1))
+    (project / "sources" / "River Notes.yaml").write_text("type: report\n")
+    result = run("check", "--project", project)
+    assert result.exit_code == 1
+    out = " ".join(result.stderr.split())
+    assert ("write a note reference as source-id/note-id (the source's file name without "
+            ".yaml, a slash, the note's id), e.g. 'river-2024/water-share'") in out
+    assert "file name 'River Notes' is not a valid id; name files with lowercase letters, " \
+           "digits and hyphens, e.g. river-notes.yaml" in out
+    assert "diplomat-2015" not in out

@@ -108,6 +108,11 @@ def _fields_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
     return sorted(names - ({"id"} if not loc else set()))
 
 
+def _slug(text: str) -> str:
+    """Text as an id (lowercase letters, digits, hyphens): a suggestion in the user's terms."""
+    return re.sub(r"[^a-z0-9]+", "-", text.strip().lower()).strip("-")
+
+
 def _remedy(error: ErrorDetails, model: type[BaseModel]) -> str:
     kind, name = error["type"], str(error["loc"][-1]) if error["loc"] else ""
     if kind == "missing":
@@ -118,7 +123,11 @@ def _remedy(error: ErrorDetails, model: type[BaseModel]) -> str:
     if kind == "string_pattern_mismatch":
         pattern = str(error.get("ctx", {}).get("pattern", ""))
         if "/" in pattern:
-            return "write a note reference as source-id/note-id, e.g. diplomat-2015/talks-may"
+            value = error.get("input")
+            parts = [_slug(p) for p in str(value).split("/")] if isinstance(value, str) else []
+            example = f", e.g. {'/'.join(parts)!r}" if len(parts) == 2 and all(parts) else ""
+            return ("write a note reference as source-id/note-id (the source's file name "
+                    f"without .yaml, a slash, the note's id){example}")
         if pattern == SLUG:
             return "use lowercase letters, digits and hyphens"
         if "http" in pattern:
@@ -243,8 +252,8 @@ def _load_folder(
             problems.append(
                 Problem(
                     display, None, "", f"file name {path.stem!r} is not a valid id",
-                    "name files with lowercase letters, digits and hyphens, "
-                    "e.g. diplomat-2015.yaml",
+                    "name files with lowercase letters, digits and hyphens"
+                    + (f", e.g. {_slug(path.stem)}.yaml" if _slug(path.stem) else ""),
                 )
             )
             continue
