@@ -384,8 +384,8 @@ def test_misspelt_variable_names_file_and_line(
     result = run("build", "--project", project)
     assert result.exit_code == 1
     assert result.stderr == _template_error(
-        template, "'policybrief.models.Brief object' has no attribute 'titel'", 3,
-        "check the variable name (template variables are listed in docs/templates.md)",
+        template, "`brief.titel`: a Brief has no field 'titel'", 3,
+        "did you mean 'title'? (template variables are listed in docs/templates.md)",
     )
     assert not (project / "build").exists()
 

@@ -95,8 +95,8 @@ def _problems(result: Result) -> list[str]:
             "sources/river-2024.yaml",
             "    priority: key\n",
             "    priority: urgent\n",
-            "sources/river-2024.yaml:21: notes[0].priority: Input should be 'key', 'supporting' "
-            "or 'detail'",
+            "sources/river-2024.yaml:21: notes[0].priority: 'urgent' is not one of: key, "
+            "supporting, detail; write one of those",
         ),
         (
             "sources/river-2024.yaml",
@@ -251,7 +251,8 @@ def test_all_problems_across_files_at_once(run: Callable[..., Result], project: 
     result = run("check", "--project", project)
     assert result.exit_code == 1
     assert _problems(result) == [
-        "briefs/river-talks.yaml:6: status: Input should be 'draft' or 'final'",
+        "briefs/river-talks.yaml:6: status: 'done' is not one of: draft, final; write one "
+        "of those",
         "sources/extra.yaml: assessment: required field is missing; add `assessment:`",
     ]
     assert result.stderr.splitlines()[-1] == "Error: 2 errors in the input; fix them and run again"
@@ -456,3 +457,12 @@ def test_remedies_use_the_users_own_ids(run: Callable[..., Result], project: Pat
     assert "file name 'River Notes' is not a valid id; name files with lowercase letters, " \
            "digits and hyphens, e.g. river-notes.yaml" in out
     assert "diplomat-2015" not in out
+
+
+def test_a_misspelt_choice_gets_the_closest_one(run: Callable[..., Result], project: Path) -> None:
+    brief = project / "briefs" / "river-talks.yaml"
+    brief.write_text(brief.read_text().replace("status: final", "status: finale"))
+    result = run("check", "--project", project)
+    assert _problems(result) == [
+        "briefs/river-talks.yaml:6: status: 'finale' is not one of: draft, final; did you "
+        "mean 'final'?"]

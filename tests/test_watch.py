@@ -60,8 +60,8 @@ def test_watch_rebuilds_on_change_and_survives_errors(project: Path) -> None:
         assert after in pdf_text(pdf) and before not in pdf_text(pdf)  # the edit, in the PDF
         source.write_text(text.replace("priority: key", "priority: urgent"))  # an error
         seen = _wait_for(lines, "error:")
-        assert "sources/river-2024.yaml:21: notes[0].priority: Input should be 'key', " \
-            "'supporting' or 'detail'" in seen
+        assert "sources/river-2024.yaml:21: notes[0].priority: 'urgent' is not one of: key, " \
+            "supporting, detail; write one of those" in seen
         assert seen[-1] == "error: 1 error in the input; nothing was built"
         source.write_text(text)  # fixed again: watching went on
         seen = _wait_for(lines, "done in")

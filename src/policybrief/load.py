@@ -135,6 +135,10 @@ def _remedy(error: ErrorDetails, model: type[BaseModel]) -> str:
         return "see `brief --help` for the expected form"
     if kind == "too_short":
         return "add at least one entry"
+    if kind == "literal_error":
+        choices = _choices(error)
+        close = closest(str(error["input"]), choices)
+        return f"did you mean {close!r}?" if close else "write one of those"
     if kind in _NOT_A_MAPPING and isinstance(error["input"], bool | int | float):
         return "put the value in quotes if it is text"
     if kind == "string_type":
@@ -144,8 +148,15 @@ def _remedy(error: ErrorDetails, model: type[BaseModel]) -> str:
     return ""
 
 
+def _choices(error: ErrorDetails) -> list[str]:
+    """The values a choice field (a Literal) takes, from pydantic's "'a', 'b' or 'c'"."""
+    return re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+
+
 def _message(error: ErrorDetails) -> str:
     kind, msg = error["type"], str(error["msg"])
+    if kind == "literal_error":
+        return f"{error['input']!r} is not one of: {', '.join(_choices(error))}"
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "missing":

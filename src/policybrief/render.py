@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import traceback
+from pathlib import Path
+from typing import Any
 
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from . import brand, config, curate, models
 from .cite import FormattedCitations
 from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .css import Stylesheet
 from .curate import CuratedBrief
-from .errors import PolicyError, TemplatingError
+from .errors import PolicyError, TemplatingError, closest
 from .i18n import justified, load_labels
 from .markdown import MarkdownNestingError
 from .sandbox import TemplateLimitError
@@ -70,8 +75,9 @@ def render_html(
             )
         raise PolicyError(f"template {template_name!r}: {problem}{_at(exc)}; {remedy}") from exc
     except UndefinedError as exc:
+        problem, remedy = _undefined(exc, config.root)
         raise TemplatingError(
-            f"template {template_name!r}: {exc.message}{_at(exc)}; check the variable name "
+            f"template {template_name!r}: {problem}{_at(exc)}; {remedy or 'check the name'} "
             "(template variables are listed in docs/templates.md)"
         ) from exc
     except JinjaTemplateError as exc:
@@ -85,6 +91,47 @@ def render_html(
         raise TemplatingError(
             f"template {where}: {type(exc).__name__}: {exc}; fix the template"
         ) from exc
+
+
+# "'policybrief.models.Brief object' has no attribute 'langauge'": Jinja's words for a
+# misspelt field, which name our class, not what the template wrote.
+_NO_ATTRIBUTE = re.compile(r"^'(?:[\w.]+\.)?(\w+) object' has no attribute '(\w+)'$")
+_TEMPLATE_TYPES: dict[str, type] = {
+    t.__name__: t for module in (models, curate, config, brand) for t in vars(module).values()
+    if isinstance(t, type) and t.__module__ == module.__name__
+}
+
+
+def _fields(cls: type) -> list[str]:
+    """What a template can read on an object of `cls`: its fields, properties, methods."""
+    if dataclasses.is_dataclass(cls):
+        names = [f.name for f in dataclasses.fields(cls)]
+    else:
+        names = list(getattr(cls, "model_fields", {}))
+    return names + [n for n in vars(cls) if not n.startswith("_")]
+
+
+def _undefined(exc: UndefinedError, root: Path) -> tuple[str, str]:
+    """A misspelt field as the template wrote it (`brief.langauge`), with the names it
+    could have meant; other undefined names as Jinja says them."""
+    found = _NO_ATTRIBUTE.match(exc.message or "")
+    if not found:
+        return str(exc.message), ""
+    kind, name = found.groups()
+    written = f".{name}"
+    where = _template_frame(exc)
+    if where:
+        path, _, line = where.rpartition(":")
+        try:
+            text = Path(path).read_text(encoding="utf-8").splitlines()[int(line) - 1]
+        except (OSError, IndexError, ValueError):
+            text = ""
+        expression = re.search(rf"([\w.]+)\.{re.escape(name)}\b", text)
+        written = expression.group(0) if expression else written
+    cls: Any = _TEMPLATE_TYPES.get(kind)
+    close = closest(name, _fields(cls)) if cls else None
+    return (f"`{written}`: a {kind} has no field {name!r}",
+            f"did you mean {close!r}?" if close else "")
 
 
 def _template_frame(exc: BaseException) -> str | None:
