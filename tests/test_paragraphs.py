@@ -137,3 +137,17 @@ def test_one_footnote_cites_a_place_once(run: Callable[..., Result], project: Pa
     assert result.exit_code == 0, result.output
     first = _footnotes((project / "build" / "river-talks" / "analyst.html").read_text())[0]
     assert first.count("para. 1") == 1, first
+
+
+def test_words_quoted_in_a_paragraph_come_from_a_source_it_cites(
+    run: Callable[..., Result], project: Path
+) -> None:
+    """The archived text of a cited source must hold words the brief's own prose puts in
+    quotation marks (on word boundaries, marks and line breaks folded)."""
+    _argue(project)
+    assert run("check", "--strict", "--project", project).exit_code == 0  # “…” is found
+    _argue(project, ARGUED.replace('"a fair share for every field"', '"a fair share for each"'))
+    result = run("check", "--strict", "--project", project)
+    assert result.exit_code != 0
+    assert ("sections[0].paragraphs[0]: the quoted words “a fair share for each” are in none "
+            "of the sources it cites (river-2024)") in " ".join(result.output.split())

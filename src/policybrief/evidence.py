@@ -17,7 +17,7 @@ from pathlib import Path
 from . import boundary
 from .errors import Problem, display_path
 from .load import Project, format_loc
-from .models import Note, Place, Source
+from .models import PROSE_FIELDS, Note, Place, Source, inline_refs
 
 log = logging.getLogger(__name__)
 
@@ -419,10 +419,67 @@ def _check_names(project: Project) -> list[Problem]:
     return problems
 
 
+# Words in quotation marks in the brief's own prose: two words or more (a single quoted
+# word is usually a term, not a quotation).
+_QUOTED = re.compile(r"[“\"«„]([^“”\"«»„]*?\w[^“”\"«»„]*?\s[^“”\"«»„]*?)[”\"»“]")
+
+
+def _check_prose_quotes(project: Project, archive: Path | None) -> list[Problem]:
+    """Words a brief's paragraph, lead or summary puts in quotation marks must be the
+    words of a source it cites there: found, on word boundaries, in one of their
+    archived texts (a brief in another language than a source is not checked against
+    it: its quotes are translations)."""
+    if archive is None or not archive.is_dir():
+        return []  # _check_quotes says so
+    folder = f"the archive folder ({display_path(archive, project.config.root)})"
+    texts: dict[str, str | None] = {}
+
+    def text_of(source: Source) -> str | None:
+        name = archived_name(source)
+        if name not in texts:
+            try:
+                texts[name] = _archived(archive / name, archive, folder)
+            except (boundary.Refused, OSError):  # _check_quotes reports it
+                texts[name] = None
+        return texts[name]
+
+    problems = []
+    for entry in project.briefs.values():
+        brief, doc = entry.model, entry.doc
+        language = brief.language.split("-")[0]
+        for i, section in enumerate(brief.sections):
+            prose: list[tuple[tuple[str | int, ...], str | None]] = [
+                (("sections", i, f), getattr(section, f)) for f in PROSE_FIELDS]
+            prose += [(("sections", i, "paragraphs", j), p.text)
+                      for j, p in enumerate(section.paragraphs)]
+            for loc, text in prose:
+                if not text:
+                    continue
+                found = [project.note(r) for group in inline_refs(text) for r in group]
+                sources = {s.id: s for n in found if n for s in [n[1]]
+                           if s.language.split("-")[0] == language}
+                readable = [t for t in map(text_of, sources.values()) if t is not None]
+                if not readable:
+                    continue
+                for quoted in _QUOTED.findall(text):
+                    words = " ".join(quoted.split())
+                    if any(locate_quote(words, t, language) for t in readable):
+                        continue
+                    problems.append(Problem(
+                        doc.path, doc.line(loc), format_loc(loc),
+                        f"the quoted words “{words}” are in none of the sources it cites "
+                        f"({', '.join(sorted(sources))})",
+                        "quote the cited source's words exactly, cite the source they come "
+                        "from, or drop the quotation marks", warning=True,
+                    ))
+    return problems
+
+
 def check_evidence(project: Project, archive: Path | None, stale_after_days: int) -> list[Problem]:
     """Every evidence problem in the project (see the module docstring)."""
     return (
         _check_quotes(project, archive)
+        + _check_prose_quotes(project, archive)
         + _check_briefs(project, stale_after_days)
         + _check_names(project)
     )
