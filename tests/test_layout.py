@@ -82,7 +82,7 @@ def test_a_template_without_paragraph_numbers_fails(run: Callable[..., Result],
     from importlib.resources import files
 
     packaged = (files("policybrief") / "templates" / "analyst.html.j2").read_text("utf-8")
-    number = '    <span class="pnum">{{ n }}.{{ loop.index }}</span>\n'
+    number = '    <span class="pnum">{{ p.number }}</span>\n'
     assert number in packaged
     write(three / "templates" / "analyst.html.j2", packaged.replace(number, ""))
     line = _analyst_fails(run("build", "--project", three), three)
@@ -163,7 +163,7 @@ def test_the_astana_briefs_pass_every_layout_check(run: Callable[..., Result], t
     assert analyst, checked["astana-talks/analyst"]
     pages, calls, bodies, paragraphs = map(int, analyst.groups())
     assert calls == bodies and (calls > 40 if not style else calls == 0)
-    assert paragraphs >= 40 and 8 <= pages <= 16
+    assert paragraphs >= 15 and 8 <= pages <= 16  # argued paragraphs, not one per note
 
 
 @pytest.fixture
