@@ -23,7 +23,7 @@ is built, so `float` does not find it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -356,7 +356,7 @@ def premature_breaks(document: Any, tolerance: float = TOLERANCE) -> list[Proble
         root, areas, _ = _page_parts(page)
         for top in (root, *areas):
             for block in _walk(top):
-                children: list[Any] = list(getattr(block, "children", None) or ())
+                children: Sequence[Any] = getattr(block, "children", None) or ()
                 if (len(children) < 2 or not isinstance(children[0], boxes.LineBox)
                         or block.style["white_space"] != "normal"
                         or block.style["direction"] != "ltr"
@@ -364,21 +364,20 @@ def premature_breaks(document: Any, tolerance: float = TOLERANCE) -> list[Proble
                     continue
                 right = block.content_box_x() + block.width
                 for line, after in zip(children, children[1:], strict=False):
-                    if not isinstance(after, boxes.LineBox) or _forced_break(line):
+                    if not isinstance(after, boxes.LineBox):
                         continue
-                    end = _natural_end(line)
-                    if end is None:
-                        continue
-                    free = right - end
+                    leaves = _leaves(line)
+                    end = _natural_end(leaves)
                     space = _SPACE_EM * after.style["font_size"]
-                    if free < space:
-                        continue  # the common case: a full line, nothing measured
+                    if end is None or right - end < space or _forced_break(line, leaves):
+                        continue  # the common case, a full line: nothing measured
                     word, width = _first_word(after)
                     if word and end + space + width <= right + tolerance:
                         problems.append(Problem(
                             "line-break", number, f"{_text(line, 40)} / {word}",
-                            f"a line ends {free:.0f} px short of the line although the "
-                            f"next line's first word, “{word}” ({width:.0f} px), fits there"))
+                            f"a line ends {right - end:.0f} px short of the line although "
+                            f"the next line's first word, “{word}” ({width:.0f} px), fits "
+                            "there"))
     return problems
 
 
@@ -402,19 +401,18 @@ def _leaves(line: Any) -> list[Any]:
     return found
 
 
-def _forced_break(line: Any) -> bool:
+def _forced_break(line: Any, leaves: list[Any]) -> bool:
     """A line ending in a <br>, or in text that keeps its newlines (white-space: pre...)."""
-    leaves = _leaves(line)
     return bool(any(getattr(box, "element_tag", "") == "br" for box in _walk(line))
                 or (leaves and leaves[-1].style["white_space"] in ("pre", "pre-line",
                                                                     "pre-wrap")))
 
 
-def _natural_end(line: Any) -> float | None:
-    """Where a line's content ends, without the spacing justification added."""
+def _natural_end(leaves: list[Any]) -> float | None:
+    """Where a line's content (its leaves) ends, without the spacing justification
+    added."""
     from weasyprint.formatting_structure import boxes
 
-    leaves = _leaves(line)
     if not leaves:
         return None
     end = max(box.position_x + box.margin_width() for box in leaves)
