@@ -371,8 +371,8 @@ def premature_breaks(document: Any, tolerance: float = TOLERANCE) -> list[Proble
                     space = _SPACE_EM * after.style["font_size"]
                     if end is None or right - end < space or _forced_break(line, leaves):
                         continue  # the common case, a full line: nothing measured
-                    word, width = _first_word(after)
-                    if word and end + space + width <= right + tolerance:
+                    word, width = _first_word(after, right - end - space + tolerance)
+                    if word and width <= right - end - space + tolerance:
                         problems.append(Problem(
                             "line-break", number, f"{_text(line, 40)} / {word}",
                             f"a line ends {right - end:.0f} px short of the line although "
@@ -422,9 +422,13 @@ def _natural_end(leaves: list[Any]) -> float | None:
     return float(end - added)
 
 
-def _first_word(line: Any) -> tuple[str, float]:
+_NARROWEST_EM = 0.15  # no character is narrower (",", "i" and "l" are about 0.25 em)
+
+
+def _first_word(line: Any, room: float) -> tuple[str, float]:
     """The first word of a line (up to its first space where text may wrap; an image or
-    inline block is part of it) and its width, measured with the text's own font."""
+    inline block is part of it) and its width, measured with the text's own font; when
+    the word is sure to be wider than room, a width over room, unmeasured."""
     from weasyprint.formatting_structure import boxes
 
     leaves = _leaves(line)
@@ -440,8 +444,10 @@ def _first_word(line: Any) -> tuple[str, float]:
             word, end = word + box.text, box.position_x + box.margin_width()
             continue
         if at:
-            end = box.position_x + _text_width(box.text[:at], box.style)
             word += box.text[:at]
+            least = box.position_x - start + at * _NARROWEST_EM * box.style["font_size"]
+            end = (box.position_x + _text_width(box.text[:at], box.style) if least <= room
+                   else start + least)
         break
     return word.replace("\ufffc", "").strip() or word, float(end - start)
 
