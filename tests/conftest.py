@@ -41,6 +41,37 @@ STYLED_TEMPLATE = (
 )
 
 
+def _engine_as_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take weasyfix's wrappers off WeasyPrint for one test (an install earlier in this
+    process is never undone); monkeypatch puts them back afterwards."""
+    import importlib
+
+    from policybrief import weasyfix
+
+    for module_name, name in weasyfix.PATCHED:
+        module = importlib.import_module(module_name)
+        function = getattr(module, name)
+        monkeypatch.setattr(module, name, getattr(function, "__wrapped__", function))
+
+
+@pytest.fixture
+def engine_as_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint without policybrief's corrections, even if another test installed them."""
+    _engine_as_shipped(monkeypatch)
+
+
+@pytest.fixture
+def corrected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint with weasyfix's corrections installed, taken off again afterwards."""
+    from weasyprint import __version__
+
+    from policybrief import weasyfix
+
+    _engine_as_shipped(monkeypatch)
+    if not weasyfix.install():
+        pytest.skip(f"weasyfix is for WeasyPrint {weasyfix.FOR_VERSION}, not {__version__}")
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A fresh copy of tests/fixtures/minimal (one source, one brief)."""

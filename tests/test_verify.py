@@ -3,11 +3,12 @@ and must be reported; the same document without the defect must pass."""
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from typing import Any
 
 import pytest
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, __version__
 
 from policybrief import verify
 
@@ -232,3 +233,57 @@ def test_a_lost_footnote_body_fails() -> None:
         ("footnote-missing", 1, "The calling words1")]
     assert problems[0].message == ("footnote 1 is called on page 1 but its text is on no "
                                    "page (WeasyPrint lost it)")
+
+
+# A premature line break (the one-word line of the Astana analyst brief): a line of a
+# paragraph ending far short while the next line's first word would have fitted. The
+# engine's own fault makes one (tests/test_weasyprint_lines.py); these documents hold
+# every short line that is right, and must pass.
+SHORT_LINES_THAT_ARE_RIGHT = """
+<p>to<br>join the others</p>
+<p style="white-space: pre-line">to
+join the others</p>
+<p>to <span style="white-space: pre-line">and
+join</span> others</p>
+<p>to</p><p>join the others</p>
+<table><tr><td style="width: 60px">to join the long words</td><td>join</td></tr></table>
+<ul><li>to<ul><li>join the others</li></ul></li></ul>
+<div>to<blockquote>join the others</blockquote>and after</div>
+<p style="width: 100px">to incomprehensibilities</p>
+<p style="width: 100px; text-align: center">to incomprehensibilities</p>
+"""
+
+
+def test_short_lines_that_are_right_pass() -> None:
+    assert [p for p in _problems(SHORT_LINES_THAT_ARE_RIGHT) if p.kind == "line-break"] == []
+
+
+def test_a_premature_line_break_fails(engine_as_shipped: None) -> None:
+    """WeasyPrint 70.0's fault on its own (no correction): the first word alone."""
+    from test_weasyprint_lines import _fits_but_for_the_space
+
+    if __version__ != "70.0":
+        pytest.skip("a premature break made by WeasyPrint 70.0's fault")
+    problems = verify.check_layout(HTML(string=_fits_but_for_the_space()).render()).problems
+    assert [(p.kind, p.page, p.text) for p in problems] == [("line-break", 1, "to / join")]
+    assert re.fullmatch(r"a line ends \d+ px short of the line although the next line's "
+                        r"first word, “join” \(\d+ px\), fits there", problems[0].message)
+    assert "line-breaking fault" in verify.describe(problems[0])
+
+
+def test_a_justified_line_is_measured_without_its_widened_spaces() -> None:
+    """Justification hides a short line by widening its spaces: the check measures a
+    justified line where it would end unjustified (else it could not see a premature
+    break in justified text with spaces in the short line)."""
+    def first_line(align: str) -> Any:
+        document = HTML(string=PAGE + f'<p style="width: 200px; text-align: {align}">one '
+                        "two three four five six seven eight nine ten eleven</p>").render()
+        return next(b for b in verify._walk(document.pages[0]._page_box)
+                    if b.__class__.__name__ == "LineBox")
+
+    justified, ragged = first_line("justify"), first_line("left")
+    last = justified.children[-1]
+    assert last.position_x + last.margin_width() == pytest.approx(220)  # the full line
+    end, ragged_end = (verify._natural_end(verify._leaves(line)) for line in (justified, ragged))
+    assert end == pytest.approx(ragged_end)
+    assert ragged_end is not None and ragged_end < 215

@@ -22,9 +22,12 @@ each kept on purpose and reset by the one place named here:
 - weasyprint.pdf.fonts.Font.subset: replaced with pdf._subset_font, for PDFs that are
   the same on every machine, by pdf._subset_fonts_alike() on the first render in a
   process; never reset.
-- weasyprint.layout.page.remake_page: wrapped by weasyfix.install() on the first render
-  in a process (WeasyPrint 70.0 only), so that footnotes deferred to a page laid out
-  again are kept; never reset (the original is remake_page.__wrapped__).
+- weasyprint.layout.page.remake_page, weasyprint.layout.block._linebox_layout and
+  weasyprint.layout.inline.split_first_line (weasyfix.PATCHED): wrapped by
+  weasyfix.install() on the first render in a process (WeasyPrint 70.0 only), so that
+  footnotes deferred to a page laid out again, or called in a line kept by deferring
+  others, are kept, and a text that fits but for its trailing space stays on its line;
+  never reset (each original is the wrapper's __wrapped__).
 - workers._WORKER: the function a worker renders a job with (build.render_target with
   the project loaded and a template environment made once) and each job's time limit.
   Set by workers.run_jobs before it forks the workers (which inherit it) or renders in

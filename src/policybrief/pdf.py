@@ -269,7 +269,7 @@ def render_pdf(
     # between 1x and 2x; as an error, WeasyPrint skips the image and logs why.
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # process-wide: see the package docstring
     _subset_fonts_alike()
-    weasyfix.install()  # footnotes deferred to a re-made page: see weasyfix.py
+    weasyfix.install()  # WeasyPrint 70.0 faults (lost footnotes, a one-word line): weasyfix.py
     with _render_cache() as kept:
         said: list[str] = []  # what WeasyPrint said of the stylesheets when it parsed them
         sheets = [kept.sheet(sheet, config, said, label)

@@ -6,9 +6,11 @@ Document) calls check_layout for every target, with the audience's LayoutRules.
 The checks: every footnote call has one body, on its page or the next, and no body
 lacks a call; no line, inline box or image crosses the content area's side edges and no
 box lies outside the page; the last page is not near-empty (Audience.min_last_page_lines)
-and no heading ends a page; the contents' page numbers are the pages their targets are
-on, with a bookmark of the same words there; every numbered paragraph of the claim map
-is printed, with a citation.
+and no heading ends a page; no line of a paragraph but its last on the page ends far
+short of the line while the next line's first word would have fitted (a premature
+break: one word alone on a line mid-paragraph); the contents' page numbers are the
+pages their targets are on, with a bookmark of the same words there; every numbered
+paragraph of the claim map is printed, with a citation.
 
 Footnotes as WeasyPrint 70 represents them: the call is an inline box with a
 `footnote` attribute (the footnote's original box; element_tag ends with
@@ -21,7 +23,7 @@ is built, so `float` does not find it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +49,8 @@ REMEDIES = {
                      "(target-counter) that is not its target's",
     "bookmark": "give the heading the same words as its contents entry, and a "
                 "bookmark-level in the stylesheet",
+    "line-break": "report the document to us (a line-breaking fault of the layout "
+                  "engine); rewording the sentence around the break avoids it",
     "paragraph": "print every numbered paragraph the claim map lists, with its "
                  "citation, in the template; or have the audience cite in endnotes or "
                  "sources (`citations`), whose claim maps are not the brief's claims.json",
@@ -334,6 +338,131 @@ def _headings_last(document: Any) -> list[Problem]:
     return problems
 
 
+_SPACE_EM = 0.35  # wider than a space in any of our fonts: an estimate never too small
+
+
+def premature_breaks(document: Any, tolerance: float = TOLERANCE) -> list[Problem]:
+    """A line of a paragraph (flow or footnotes), followed on its page by another line
+    of the same block, that the next line's first word and a space would have fitted
+    on: the engine broke it too early. Lines are measured without the space that
+    justification added. Not checked: a line ending in a forced break (<br>, or text
+    that keeps its newlines), blocks whose text does not wrap (white-space other than
+    normal), centred, right-aligned or right-to-left text, the last line of a block on
+    its page."""
+    from weasyprint.formatting_structure import boxes
+
+    problems = []
+    for number, page in enumerate(document.pages, start=1):
+        root, areas, _ = _page_parts(page)
+        for top in (root, *areas):
+            for block in _walk(top):
+                children: Sequence[Any] = getattr(block, "children", None) or ()
+                if (len(children) < 2 or not isinstance(children[0], boxes.LineBox)
+                        or block.style["white_space"] != "normal"
+                        or block.style["direction"] != "ltr"
+                        or block.style["text_align_all"] not in ("start", "left", "justify")):
+                    continue
+                right = block.content_box_x() + block.width
+                for line, after in zip(children, children[1:], strict=False):
+                    if not isinstance(after, boxes.LineBox):
+                        continue
+                    leaves = _leaves(line)
+                    end = _natural_end(leaves)
+                    space = _SPACE_EM * after.style["font_size"]
+                    if end is None or right - end < space or _forced_break(line, leaves):
+                        continue  # the common case, a full line: nothing measured
+                    word, width = _first_word(after, right - end - space + tolerance)
+                    if word and width <= right - end - space + tolerance:
+                        problems.append(Problem(
+                            "line-break", number, f"{_text(line, 40)} / {word}",
+                            f"a line ends {right - end:.0f} px short of the line although "
+                            f"the next line's first word, “{word}” ({width:.0f} px), fits "
+                            "there"))
+    return problems
+
+
+def _leaves(line: Any) -> list[Any]:
+    """The in-flow boxes of a line that hold its content, in order: text and atomic
+    inline boxes (images, inline blocks)."""
+    from weasyprint.formatting_structure import boxes
+
+    found: list[Any] = []
+
+    def visit(box: Any) -> None:
+        for child in getattr(box, "children", None) or ():
+            if not child.is_in_normal_flow():
+                continue
+            if isinstance(child, boxes.TextBox) or not isinstance(child, boxes.ParentBox):
+                found.append(child)
+            else:
+                visit(child)
+
+    visit(line)
+    return found
+
+
+def _forced_break(line: Any, leaves: list[Any]) -> bool:
+    """A line ending in a <br>, or in text that keeps its newlines (white-space: pre...)."""
+    return bool(any(getattr(box, "element_tag", "") == "br" for box in _walk(line))
+                or (leaves and leaves[-1].style["white_space"] in ("pre", "pre-line",
+                                                                    "pre-wrap")))
+
+
+def _natural_end(leaves: list[Any]) -> float | None:
+    """Where a line's content (its leaves) ends, without the spacing justification
+    added."""
+    from weasyprint.formatting_structure import boxes
+
+    if not leaves:
+        return None
+    end = max(box.position_x + box.margin_width() for box in leaves)
+    added = sum((getattr(box, "justification_spacing", 0) or 0)
+                * (box.text.count(" ") + box.text.count("\u00a0"))
+                for box in leaves if isinstance(box, boxes.TextBox))
+    return float(end - added)
+
+
+_NARROWEST_EM = 0.15  # no character is narrower (",", "i" and "l" are about 0.25 em)
+
+
+def _first_word(line: Any, room: float) -> tuple[str, float]:
+    """The first word of a line (up to its first space where text may wrap; an image or
+    inline block is part of it) and its width, measured with the text's own font; when
+    the word is sure to be wider than room, a width over room, unmeasured."""
+    from weasyprint.formatting_structure import boxes
+
+    leaves = _leaves(line)
+    start = leaves[0].position_x
+    word, end = "", start
+    for box in leaves:
+        if not isinstance(box, boxes.TextBox):
+            word, end = word + "\ufffc", box.position_x + box.margin_width()
+            continue
+        wraps = box.style["white_space"] in ("normal", "pre-line", "pre-wrap")
+        at = box.text.find(" ") if wraps else -1
+        if at < 0:
+            word, end = word + box.text, box.position_x + box.margin_width()
+            continue
+        if at:
+            word += box.text[:at]
+            least = box.position_x - start + at * _NARROWEST_EM * box.style["font_size"]
+            end = (box.position_x + _text_width(box.text[:at], box.style) if least <= room
+                   else start + least)
+        break
+    return word.replace("\ufffc", "").strip() or word, float(end - start)
+
+
+def _text_width(text: str, style: Any) -> float:
+    from weasyprint.text.line_break import Layout, line_size
+
+    layout = Layout(style)
+    layout.set_text(text)
+    line, _ = layout.get_first_line()
+    width = line_size(line, style)[0]
+    layout.deactivate()
+    return float(width)
+
+
 def _page_of_anchors(document: Any) -> dict[str, int]:
     pages: dict[str, int] = {}
     for number, page in enumerate(document.pages, start=1):
@@ -448,7 +577,8 @@ def check_layout(document: Any, rules: LayoutRules = NO_RULES,
     notes = footnotes(document)
     problems = (notes.problems + overflows(document, tolerance)
                 + _last_page(document, rules.min_last_page_lines)
-                + _headings_last(document) + _contents(document)
+                + _headings_last(document) + premature_breaks(document, tolerance)
+                + _contents(document)
                 + _paragraphs(document, rules.paragraphs))
     contents = sum(1 for page in document.pages
                    for _ in _links_in_nav(_page_parts(page)[0]))
