@@ -78,7 +78,7 @@ def justified(language: str) -> bool:
     """Whether body text in the language is justified: only where it can be hyphenated.
 
     WeasyPrint hyphenates (`hyphens: auto`) with the Pyphen dictionary it finds for the
-    document's `lang` by this same lookup; a language with none (Kazakh) justified gets
+    document's `lang` by this same lookup; a language with none (such as `kk`) justified gets
     wide gaps between words, so its text is set ragged-right (`base.html.j2` marks the
     page `class="ragged"`, `brief.css` aligns its paragraphs to the start).
     """
