@@ -9,10 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from conftest import REPO, pdf_fonts, pdf_text
+from policybrief.cli import cli
 from policybrief.config import load_config
 from policybrief.load import load_project
 
@@ -90,17 +91,24 @@ def test_nothing_topic_specific_in_code() -> None:
     assert not re.search(r"kazakh|astana|syria|prior-attempts", code, re.IGNORECASE)
 
 
-def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None:
-    copy = tmp_path / "repo"
+@pytest.fixture(scope="module")
+def astana_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository's project, built once (strict where the archive is there);
+    returns its build folder."""
+    copy = tmp_path_factory.mktemp("astana") / "repo"
     for name in ("briefs", "sources", "templates"):
         shutil.copytree(REPO / name, copy / name)
     for name in ("pyproject.toml", "places.yaml"):
         shutil.copy(REPO / name, copy / name)
     archive = seeds(required=False)
-    strict = ["--strict", "--archive", archive] if archive else []  # quotes need the archive
-    result = run("build", *strict, "--project", copy)
+    strict = ["--strict", "--archive", str(archive)] if archive else []  # quotes need it
+    result = CliRunner().invoke(cli, ["build", *strict, "--project", str(copy)])
     assert result.exit_code == 0, result.output
-    pdf = copy / "build" / "astana-talks" / "analyst.pdf"
+    return copy / "build"
+
+
+def test_astana_brief_builds(astana_build: Path) -> None:
+    pdf = astana_build / "astana-talks" / "analyst.pdf"
     pages = len(PdfReader(pdf).pages)
     assert 8 <= pages <= 16  # the analyst audience has no page budget; this is a sanity bound
     text = pdf_text(pdf)
@@ -111,14 +119,35 @@ def test_astana_brief_builds(run: Callable[..., Result], tmp_path: Path) -> None
     assert all(f.startswith("PT-") for f in pdf_fonts(pdf))  # every glyph from bundled fonts
     budgets = {"executive": 2, "talking-points": 4, "committee": 1}
     for audience, budget in budgets.items():
-        out = copy / "build" / "astana-talks" / f"{audience}.pdf"
+        out = astana_build / "astana-talks" / f"{audience}.pdf"
         assert 1 <= len(PdfReader(out).pages) <= budget, audience
-    russian = copy / "build" / "astana-talks-ru" / "executive.pdf"
-    assert len(PdfReader(russian).pages) <= 2
-    text_ru = pdf_text(russian)
-    assert "ОСНОВНЫЕ ВЫВОДЫ" in text_ru and "По состоянию на 22 ноября 2026 г." in text_ru
-    assert all(f.startswith("PT-") for f in pdf_fonts(russian))
-    committee = pdf_text(copy / "build" / "astana-talks" / "committee.pdf")
+    committee = pdf_text(astana_build / "astana-talks" / "committee.pdf")
     assert "NOTE FOR THE FOREIGN AFFAIRS COMMITTEE" in committee
     assert "Questions members may wish to put" in committee
     assert "CENTRE FOR MEDIATION STUDIES" in committee  # from templates/brand.toml
+
+
+@pytest.mark.parametrize(("brief", "language", "endnotes", "labels"), [
+    ("astana-talks-ru", "ru", "ПРИМЕЧАНИЯ", ["ЦЕНТР ИССЛЕДОВАНИЙ ПОСРЕДНИЧЕСТВА", "ОСНОВНЫЕ ВЫВОДЫ",
+                                            "По состоянию на 22 ноября 2026 г.", "Страница 1 из",
+                                            "Предыдущие попытки", "Рекомендации"]),
+    ("astana-talks-kk", "kk", "ЕСКЕРТПЕЛЕР", ["МЕДИАЦИЯНЫ ЗЕРТТЕУ ОРТАЛЫҒЫ", "НЕГІЗГІ ТҰЖЫРЫМДАР",
+                                             "Жағдай бойынша 2026 ж. 22 қараша", "1-бет, барлығы",
+                                             "Бұрынғы талпыныстар", "Ұсынымдар"]),
+])
+def test_translated_executive_notes(astana_build: Path, brief: str, language: str,
+                                    endnotes: str, labels: list[str]) -> None:
+    """The Russian and Kazakh executive notes: in the 2-page budget, the PDF's language
+    set, the labels, dates, section titles and organisation in that language, no Latin
+    word before the endnotes but the magazine's name (the endnotes keep the sources'
+    published titles), every glyph from the bundled fonts."""
+    pdf = astana_build / brief / "executive.pdf"
+    reader = PdfReader(pdf)
+    assert len(reader.pages) <= 2
+    assert reader.trailer["/Root"]["/Lang"] == language
+    text = pdf_text(pdf)
+    for label in labels:
+        assert label in text, label
+    body, _, _ = text.partition(endnotes)
+    assert set(re.findall(r"[A-Za-z]+", body)) <= {"The", "Diplomat"}
+    assert all(f.startswith("PT-") for f in pdf_fonts(pdf))

@@ -134,8 +134,8 @@ def _strict() -> list[str | Path]:
     return ["--strict", "--archive", archive] if archive else []  # quotes need the archive
 
 
-ASTANA_TARGETS = ["astana-talks-ru/executive", "astana-talks/analyst", "astana-talks/committee",
-                  "astana-talks/executive", "astana-talks/talking-points"]
+ASTANA_TARGETS = ["astana-talks-kk/executive", "astana-talks-ru/executive", "astana-talks/analyst",
+                  "astana-talks/committee", "astana-talks/executive", "astana-talks/talking-points"]
 
 
 def _checked(result: Result) -> dict[str, str]:
