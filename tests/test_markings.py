@@ -92,3 +92,38 @@ def test_a_marking_without_a_scheme_says_to_declare_one(
     assert result.exit_code == 1
     assert ("sources/river-2024.yaml:1: marking: the project declares no marking scheme; "
             "declare it in the project config: [markings]") in result.output, result.output
+
+
+def test_the_marking_is_on_every_page_in_metadata_title_and_manifest(
+    run: Callable[..., Result], project: Path
+) -> None:
+    import json
+    import subprocess
+
+    from pypdf import PdfReader
+
+    marked(project, "marking: OFFICIAL-SENSITIVE\ncaveats: [NOT FOR PUBLICATION]\n"
+                    "embargo: 2026-12-03\naudience_markings: {talking-points: OFFICIAL}\n")
+    result = run("build", "--project", project)
+    assert result.exit_code == 0, result.output
+    label = "OFFICIAL-SENSITIVE · NOT FOR PUBLICATION · EMBARGOED UNTIL 3 DECEMBER 2026"
+    pdf = project / "build" / "river-talks" / "analyst.pdf"
+    reader = PdfReader(pdf)
+    assert len(reader.pages) >= 2
+    for number in range(1, len(reader.pages) + 1):
+        text = subprocess.run(
+            ["pdftotext", "-layout", "-f", str(number), "-l", str(number), pdf, "-"],
+            capture_output=True, text=True, check=True).stdout
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert label in lines[0] and label in lines[-1], (number, lines[0], lines[-1])
+    info = reader.metadata
+    assert info is not None
+    assert info["/marking"] == label
+    assert str(info["/Subject"]).startswith(label)
+    assert str(info["/Title"]).startswith("[OFFICIAL-SENSITIVE] River treaty talks")
+    manifest = json.loads((project / "build" / "manifest.json").read_text(encoding="utf-8"))
+    artifacts = manifest["artifacts"]
+    assert artifacts["river-talks/analyst"]["marking"] == {
+        "level": "OFFICIAL-SENSITIVE", "caveats": ["NOT FOR PUBLICATION"],
+        "embargo": "2026-12-03"}
+    assert artifacts["river-talks/talking-points"]["marking"]["level"] == "OFFICIAL"
