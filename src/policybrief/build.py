@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import boundary, prefork
-from .check import check_pages, check_project, check_words
+from .check import check_marking, check_pages, check_project, check_words
 from .cite import format_citations, style_path
 from .claims import claim_map
 from .config import Config
@@ -205,6 +205,7 @@ def prepare_target(config: Config, project: Project, env: Any, job: Job) -> Prep
     disagree on any error before layout."""
     curated = curate(project, project.briefs[job.brief_id].model, config.audiences[job.audience])
     check_words(job.label, curated, config.strict)
+    check_marking(job.label, curated, project.briefs[job.brief_id], config.markings)
     citations = format_citations(curated, config)
     if citations.warnings and config.strict:
         raise RenderError(f"{job.label}: " + "; ".join(citations.warnings) + " (--strict)")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from .config import Config
-from .curate import CuratedBrief, counted_fields
-from .errors import BudgetError, InputError, Problem
+from .config import Config, Markings
+from .curate import CuratedBrief, counted_fields, source_marking
+from .errors import BudgetError, ClearanceError, InputError, Problem
 from .evidence import check_evidence
-from .load import Project, load_project
+from .load import Entry, Project, load_project
+from .models import Brief
 from .validate import validate_project
 
 log = logging.getLogger(__name__)
@@ -85,3 +86,30 @@ def check_pages(label: str, curated: CuratedBrief, pages: int) -> None:
             f"{fields}, the key messages, the recommendations) or raise "
             f"`pages` for audience {audience.name!r} in the project config"
         )
+
+
+def check_marking(label: str, curated: CuratedBrief, entry: Entry[Brief],
+                  scheme: Markings | None) -> None:
+    """Fail a target marked lower than the highest marking among the notes it cites
+    (for this audience: its `parts` decide what it cites)."""
+    marking = curated.marking
+    if scheme is None or marking is None:
+        return
+    rank = scheme.rank(marking.level)
+    above = [(source_marking(c.source, scheme), c.ref) for c in curated.cited
+             if scheme.rank(source_marking(c.source, scheme)) > rank]
+    if not above:
+        return
+    highest = max((level for level, _ in above), key=scheme.rank)
+    audience = curated.audience.name
+    own = audience in curated.brief.audience_markings
+    loc = ("audience_markings", audience) if own else ("marking",)
+    levels = ", ".join(dict.fromkeys(level for level, _ in
+                                     sorted(above, key=lambda a: scheme.rank(a[0]))))
+    raise ClearanceError(str(Problem(
+        entry.doc.path, entry.doc.line(loc) or entry.doc.line(("audiences",)), "marking",
+        f"{label} is marked {marking.level} but cites notes marked {levels}: "
+        + ", ".join(ref for _, ref in above),
+        f"mark the audience {highest} (audience_markings) or cite nothing above "
+        f"{marking.level} in it",
+    )))

@@ -22,7 +22,7 @@ PAPER_SIZES = {"A4": "A4", "Letter": "letter"}
 CITATION_MODES = ("footnotes", "endnotes", "sources")
 # Every key of the settings table (README: the example shows each one).
 SETTINGS = ("language", "paper", "citation_style", "archive", "stale_after_days", "timeout",
-            "sections", "audiences")
+            "sections", "audiences", "markings")
 LABELS = "labels"  # the folder of a project's label catalogs
 REQUIRABLE = ("recommendations", "lines_to_take", "questions", "do_not_say", "outlook_signposts")
 # The parts of a brief that cite notes; an audience prints (and cites) those in its `parts`.
@@ -71,6 +71,48 @@ DEFAULT_AUDIENCES: dict[str, Audience] = {
 }
 
 
+@dataclass(frozen=True)
+class Markings:
+    """The project's protective marking scheme: levels lowest first, the handling
+    caveats a brief may carry, and the level of whatever is not marked."""
+
+    levels: tuple[str, ...]
+    caveats: tuple[str, ...] = ()
+    default: str = ""
+
+    def rank(self, level: str) -> int:
+        """How high a level is: 0 for the lowest."""
+        return self.levels.index(level)
+
+
+def _markings(table: Any, where: str) -> Markings | None:
+    """The [markings] table, checked; None when the project declares no scheme."""
+    if table is None:
+        return None
+    example = 'e.g. levels = ["OFFICIAL", "OFFICIAL-SENSITIVE"] and default = "OFFICIAL"'
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: markings: must be a table; {example}")
+    unknown = sorted(set(table) - {"levels", "caveats", "default"})
+    if unknown:
+        raise ConfigError(f"{where}: markings.{unknown[0]}: unknown setting; "
+                          "known: caveats, default, levels")
+    lists = {}
+    for key in ("levels", "caveats"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(is_texts(v) and isinstance(v, str)
+                                                  for v in value) or len(set(value)) < len(value):
+            raise ConfigError(f"{where}: markings.{key}: {value!r} is not a list of "
+                              f"different texts; {example}")
+        lists[key] = tuple(value)
+    if not lists["levels"]:
+        raise ConfigError(f"{where}: markings.levels: give the levels, lowest first; {example}")
+    default = table.get("default", lists["levels"][0])
+    if default not in lists["levels"]:
+        raise ConfigError(f"{where}: markings.default: {default!r} is not one of the levels: "
+                          f"{', '.join(lists['levels'])}")
+    return Markings(lists["levels"], lists["caveats"], default)
+
+
 # A target takes seconds; minutes mean a layout that will not finish (or a template loop).
 DEFAULT_TIMEOUT = 300.0
 
@@ -95,6 +137,7 @@ class Config:
     source_date_epoch: int | None = None
     # The project's label catalogs, labels/<language>.toml, by language (load_labels)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    markings: Markings | None = None  # the protective marking scheme; None: markings off
 
     @property
     def sources_dir(self) -> Path:
@@ -347,6 +390,7 @@ def load_config(
         strict=bool(strict),
         source_date_epoch=source_date_epoch(),
         labels=_label_catalogs(root),
+        markings=_markings(settings.get("markings"), where),
     )
 
 

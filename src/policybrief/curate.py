@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Audience
+from .config import Audience, Markings
 from .load import Project
 from .models import (
     INLINE_CITATION,
@@ -167,6 +168,29 @@ class CuratedSection:
 
 
 @dataclass(frozen=True)
+class Marking:
+    """A target's protective marking: its level, caveats and embargo date."""
+
+    level: str
+    caveats: tuple[str, ...] = ()
+    embargo: dt.date | None = None
+
+
+def target_marking(brief: Brief, audience: str, scheme: Markings | None) -> Marking | None:
+    """The marking of the brief for an audience: its `audience_markings` entry, else the
+    brief's `marking`, else the scheme's default (None when markings are off)."""
+    if scheme is None:
+        return None
+    level = brief.audience_markings.get(audience) or brief.marking or scheme.default
+    return Marking(level, tuple(brief.caveats), brief.embargo)
+
+
+def source_marking(source: Source, scheme: Markings) -> str:
+    """A source's level: its own `marking`, else the scheme's default."""
+    return source.marking or scheme.default
+
+
+@dataclass(frozen=True)
 class CuratedBrief:
     """Everything a template needs to render one brief for one audience."""
 
@@ -182,6 +206,7 @@ class CuratedBrief:
     endnotes: list[Endnote]
     points: list[CitationPoint]  # every citation point, in document order
     cited: list[Citation]  # every cited note once, in order of first citation
+    marking: Marking | None = None  # None: the project declares no marking scheme
 
     def paragraphs_citing(self, ref: str) -> list[str]:
         """The numbered paragraphs ("2.3") that cite the note `ref`, in order."""
@@ -205,6 +230,7 @@ class CuratedBrief:
             "points": self.points,
             "cited": self.cited,
             "paragraphs_citing": self.paragraphs_citing,
+            "marking": self.marking,
         }
 
 
@@ -388,4 +414,5 @@ def curate(project: Project, brief: Brief, audience: Audience) -> CuratedBrief:
         endnotes=endnotes,
         points=cite.points,
         cited=cited,
+        marking=target_marking(brief, audience.name, project.config.markings),
     )

@@ -125,6 +125,10 @@ class BudgetError(BriefError):
     """Raised by check.py when a target is over its audience's page (or, strict, word) budget."""
 
 
+class ClearanceError(BriefError):
+    """Raised by check.py when a target is marked lower than a note it cites."""
+
+
 class TemplatingError(BriefError):
     """Raised by render.py when a template or an audience's stylesheet is missing or a
     template fails to render, and by htmlcheck.py when a template made HTML that cannot

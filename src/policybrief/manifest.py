@@ -15,6 +15,7 @@ from typing import Any
 from . import __version__
 from .boundary import read_written
 from .config import Config
+from .curate import target_marking
 from .fastpath import installed_versions
 from .jobs import Job, Target
 from .load import Project
@@ -124,6 +125,13 @@ def write_targets(
             "archival": job.archival,
             "inputs": job.digest,
         }
+        marking = target_marking(project.briefs[target.brief_id].model, target.audience,
+                                 config.markings)
+        if marking is not None:  # the protective marking, as the pages print it
+            artifacts[job.key]["marking"] = {
+                "level": marking.level, "caveats": list(marking.caveats),
+                "embargo": marking.embargo.isoformat() if marking.embargo else None,
+            }
         data = (
             json.dumps(target.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         ).encode("utf-8")

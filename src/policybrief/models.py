@@ -386,6 +386,7 @@ class _SourceFields(_Model):
     accessed: PartialDate | None = None
     language: Language = "en"
     archive: Text | None = None
+    marking: Text | None = None  # a level of the project's marking scheme (not CSL)
     perspective: Perspective
     assessment: Text | Texts  # one text, or one per language
     notes: list[Note] = []
@@ -564,6 +565,12 @@ class Brief(_Model):
     organisation: Text | None = None
     language: Language = "en"
     status: Literal["draft", "final"] = "draft"
+    # Protective marking: a level of the project's scheme, its caveats, an embargo date,
+    # and a level per audience that differs from `marking`.
+    marking: Text | None = None
+    caveats: list[Text] = []
+    embargo: FullDate | None = None
+    audience_markings: dict[Slug, Text] = {}
     audiences: list[Slug] = Field(default=["analyst"], min_length=1)
     keywords: list[Text] = []
     key_messages: list[CitedText] = Field(min_length=1)

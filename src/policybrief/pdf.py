@@ -298,7 +298,8 @@ def render_pdf(
                     for a in attachments
                 ] if archival else []
                 pdf = document.write_pdf(
-                    pdf_variant=PDF_A if archival else PDF_UA, attachments=files
+                    pdf_variant=PDF_A if archival else PDF_UA, attachments=files,
+                    custom_metadata=True,  # <meta name="marking">: the marking, as key /marking
                 )
             except BriefError:  # a refused fetch: as it is
                 raise

@@ -20,7 +20,7 @@ from .config import DEFAULT_AUDIENCES, PAPER_SIZES, Config
 from .css import Stylesheet
 from .curate import CuratedBrief
 from .errors import PolicyError, TemplatingError, closest
-from .i18n import justified, load_labels
+from .i18n import format_when, justified, load_labels
 from .markdown import MarkdownNestingError
 from .sandbox import TemplateLimitError
 from .templating import load_template
@@ -53,6 +53,7 @@ def render_html(
             **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
             brand=config.brand, labels=labels, quote_sentences=sentences or {},
             justified=justified(curated.brief.language),
+            marking_label=marking_label(curated.marking, curated.brief.language, labels),
         )
     except TemplatingError:  # load_template's own: a block no parent has
         raise
@@ -91,6 +92,19 @@ def render_html(
         raise TemplatingError(
             f"template {where}: {type(exc).__name__}: {exc}; fix the template"
         ) from exc
+
+
+def marking_label(marking: curate.Marking | None, language: str,
+                  labels: dict[str, Any]) -> str | None:
+    """The marking as every page prints it: "OFFICIAL-SENSITIVE · NOT FOR PUBLICATION ·
+    EMBARGOED UNTIL 3 DECEMBER 2026" (the embargo in the brief's language)."""
+    if marking is None:
+        return None
+    parts = [marking.level, *marking.caveats]
+    if marking.embargo is not None:
+        when = format_when(marking.embargo, language)
+        parts.append(labels["embargoed_until"].format(date=when).upper())
+    return " · ".join(parts)
 
 
 # "'policybrief.models.Brief object' has no attribute 'langauge'": Jinja's words for a

@@ -297,9 +297,52 @@ _MARKDOWN_REMEDIES = {
 }
 
 
+def _check_markings(project: Project) -> list[Problem]:
+    """Every marking, caveat and embargo names the project's scheme; none without one."""
+    scheme, problems = project.config.markings, []
+    table = ("[markings]" if project.config.config_file.name == "policybrief.toml"
+             else "[tool.policybrief.markings]")
+    entries: list[Entry[Any]] = [*project.sources.values(), *project.briefs.values()]
+    for entry in entries:
+        model, doc = entry.model, entry.doc
+        given: list[tuple[Loc, str, tuple[str, ...]]] = []
+        levels = scheme.levels if scheme else ()
+        if model.marking is not None:
+            given.append((("marking",), model.marking, levels))
+        if isinstance(model, Brief):
+            given += [(("caveats", i), c, scheme.caveats if scheme else ())
+                      for i, c in enumerate(model.caveats)]
+            given += [(("audience_markings", a), m, levels)
+                      for a, m in model.audience_markings.items()]
+            if model.embargo is not None:
+                given.append((("embargo",), "", ()))
+            for audience in model.audience_markings:
+                if audience not in model.audiences:
+                    loc: Loc = ("audience_markings", audience)
+                    problems.append(Problem(
+                        doc.path, doc.line(loc), format_loc(loc),
+                        f"{audience!r} is not one of the brief's audiences",
+                        f"mark one of: {', '.join(model.audiences)}"))
+        for loc, value, allowed in given:
+            if scheme is None:
+                problems.append(Problem(
+                    doc.path, doc.line(loc), format_loc(loc),
+                    "the project declares no marking scheme",
+                    f"declare it in the project config: {table} with levels (lowest "
+                    "first), caveats and a default; or remove the marking"))
+                break
+            if value and value not in allowed:
+                kind = "caveat" if loc[0] == "caveats" else "marking level"
+                problems.append(Problem(
+                    doc.path, doc.line(loc), format_loc(loc), f"unknown {kind} {value!r}",
+                    _did_you_mean(value, allowed, f"use one of: {', '.join(allowed) or 'none'} "
+                                  f"({table} in the project config)")))
+    return problems
+
+
 def validate_project(project: Project) -> list[Problem]:
     """Every cross-reference problem in the project, sorted by file and line."""
-    problems = _check_sources(project) + _check_markdown(project)
+    problems = _check_sources(project) + _check_markdown(project) + _check_markings(project)
     config = project.config
     if (unknown := unknown_language(config.language)) is not None:
         problems.append(Problem(
