@@ -49,7 +49,7 @@ space, Pango lays it out on one line (a trailing space hangs past the edge) but 
 logical width WeasyPrint measures includes the space and exceeds the line. Step 2 of
 split_first_line ("don't split lines when it's not needed") then fails, and step 3
 takes the line for one that "can't be split earlier": it keeps the text's first word
-alone on the line and moves the rest to the next. In the Astana analyst brief: a line
+alone on the line and moves the rest to the next. In the shipped analyst brief: a line
 holding only "to" in the middle of a justified paragraph.
 
 The correction wraps the `split_first_line` that inline layout calls
