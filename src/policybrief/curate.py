@@ -19,6 +19,7 @@ from .models import (
     PartialDate,
     Section,
     Source,
+    citation_refs,
     rename_places,
 )
 from .vocabulary import PRIORITY_RANK, in_language
@@ -314,8 +315,7 @@ class _Citer:
         def mark(match: re.Match[str]) -> str:
             if not cites:
                 return ""
-            refs = [r.strip().lstrip("@") for r in match.group(1).split(";")]
-            points.append(self.point(refs, paragraph))
+            points.append(self.point(citation_refs(match), paragraph))
             return f"{MARK}{len(points) - 1}{MARK_END}"
 
         return Prose(re.sub(r"\s*" + INLINE_CITATION.pattern, mark, text), points)

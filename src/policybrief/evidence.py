@@ -239,7 +239,10 @@ def nearest_passage(quote: str, text: str) -> str:
     return f"nearest passage: '{shown}' ({differ}: {'; '.join(changes[:3])})"
 
 
-def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
+def _check_quotes(project: Project, archive: Path | None,
+                  texts: dict[str, str | None]) -> list[Problem]:
+    """Each note's quote against its source's archived text; `texts` keeps each text
+    read (by file name; None: not readable) for the other checks."""
     quoted = [
         (entry, i, note)
         for entry in project.sources.values()
@@ -262,7 +265,6 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
     problems = []
     folder = f"the archive folder ({display_path(archive, root)})"
     refused: set[str] = set()  # sources whose archived text was refused (reported once)
-    texts: dict[str, str] = {}
     for entry, i, note in quoted:
         source, doc = entry.model, entry.doc
         name = archived_name(source)
@@ -270,8 +272,9 @@ def _check_quotes(project: Project, archive: Path | None) -> list[Problem]:
             continue
         try:
             if name not in texts:  # several quotes of one source: read once per check
+                texts[name] = None
                 texts[name] = _archived(archive / name, archive, folder)
-            text: str | None = texts[name]
+            text = texts[name]
         except boundary.Refused as exc:  # an error, warned or not: never read, never compared
             refused.add(source.id)
             problems.append(Problem(
@@ -424,7 +427,8 @@ def _check_names(project: Project) -> list[Problem]:
 _QUOTED = re.compile(r"[“\"«„]([^“”\"«»„]*?\w[^“”\"«»„]*?\s[^“”\"«»„]*?)[”\"»“]")
 
 
-def _check_prose_quotes(project: Project, archive: Path | None) -> list[Problem]:
+def _check_prose_quotes(project: Project, archive: Path | None,
+                        texts: dict[str, str | None]) -> list[Problem]:
     """Words a brief's paragraph, lead or summary puts in quotation marks must be the
     words of a source it cites there: found, on word boundaries, in one of their
     archived texts (a brief in another language than a source is not checked against
@@ -432,7 +436,6 @@ def _check_prose_quotes(project: Project, archive: Path | None) -> list[Problem]
     if archive is None or not archive.is_dir():
         return []  # _check_quotes says so
     folder = f"the archive folder ({display_path(archive, project.config.root)})"
-    texts: dict[str, str | None] = {}
 
     def text_of(source: Source) -> str | None:
         name = archived_name(source)
@@ -477,9 +480,10 @@ def _check_prose_quotes(project: Project, archive: Path | None) -> list[Problem]
 
 def check_evidence(project: Project, archive: Path | None, stale_after_days: int) -> list[Problem]:
     """Every evidence problem in the project (see the module docstring)."""
+    texts: dict[str, str | None] = {}  # archived texts, each read once per check
     return (
-        _check_quotes(project, archive)
-        + _check_prose_quotes(project, archive)
+        _check_quotes(project, archive, texts)
+        + _check_prose_quotes(project, archive, texts)
         + _check_briefs(project, stale_after_days)
         + _check_names(project)
     )

@@ -453,11 +453,8 @@ class Source(_CslSourceFields):
         return first.casefold().lstrip("[“\"'"), self.title.casefold()
 
 
-class CitedText(_Model):
-    """A key message or recommendation: the brief's own words, optionally citing notes."""
-
-    text: Text
-    notes: list[NoteRef] = []
+class _TextOrFields(_Model):
+    """A model written either as its `text` alone or as a mapping of its fields."""
 
     @model_validator(mode="before")
     @classmethod
@@ -470,6 +467,13 @@ class CitedText(_Model):
     ) -> JsonSchemaValue:
         mapping = handler(schema)
         return {"description": mapping.pop("description"), "anyOf": [TEXT_SCHEMA, mapping]}
+
+
+class CitedText(_TextOrFields):
+    """A key message or recommendation: the brief's own words, optionally citing notes."""
+
+    text: Text
+    notes: list[NoteRef] = []
 
 
 class Question(_Model):
@@ -489,13 +493,17 @@ INLINE_CITATION = re.compile(
 CITATION_LIKE = re.compile(r"\[@[^\]]*\]?")
 
 
+def citation_refs(match: re.Match[str]) -> list[str]:
+    """The note references of one inline citation (an INLINE_CITATION match)."""
+    return [r.strip().lstrip("@") for r in match.group(1).split(";")]
+
+
 def inline_refs(text: str) -> list[list[str]]:
     """The note references of each inline citation in `text`, in order."""
-    return [[r.strip().lstrip("@") for r in m.group(1).split(";")]
-            for m in INLINE_CITATION.finditer(text)]
+    return [citation_refs(m) for m in INLINE_CITATION.finditer(text)]
 
 
-class Paragraph(_Model):
+class Paragraph(_TextOrFields):
     """An authored paragraph of a section: a point in the brief's own words, citing the
     notes it rests on inline ([@source/note] after the sentence or clause each supports),
     or marked as the authors' judgement."""
@@ -504,18 +512,6 @@ class Paragraph(_Model):
     judgement: bool = False  # the authors' own judgement: may cite no note
     confidence: Confidence | None = None  # how sure the authors are (a judgement)
     pull_quote: NoteRef | None = None  # a note it cites whose quote is set beside it
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_string(cls, value: Any) -> Any:
-        return {"text": value} if isinstance(value, str) else value
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        mapping = handler(schema)
-        return {"description": mapping.pop("description"), "anyOf": [TEXT_SCHEMA, mapping]}
 
     @property
     def refs(self) -> list[list[str]]:
