@@ -85,6 +85,42 @@ def test_quotes_mean_what_their_source_says(run: Callable[..., Result], tmp_path
            "the opposite of the source" in old.stderr
 
 
+def test_the_talking_points_cite_nothing_sensitive(run: Callable[..., Result],
+                                                   tmp_path: Path) -> None:
+    """The project marks the key-messages sheet OFFICIAL-SENSITIVE: the brief is marked so
+    and checks clean with its public talking points at OFFICIAL; a line to take resting on
+    the sheet fails the check, naming the note."""
+    copy = tmp_path / "repo"
+    for name in ("briefs", "sources", "templates"):
+        shutil.copytree(REPO / name, copy / name)
+    for name in ("pyproject.toml", "places.yaml"):
+        shutil.copy(REPO / name, copy / name)
+    config = load_config(copy)
+    assert config.markings is not None and config.markings.default == "OFFICIAL"
+    project, _ = load_project(config)
+    assert project.sources["key-messages-2017"].model.marking == "OFFICIAL-SENSITIVE"
+    brief = project.briefs["astana-talks"].model
+    assert brief.marking == "OFFICIAL-SENSITIVE"
+    assert brief.audience_markings == {"talking-points": "OFFICIAL"}
+    result = run("check", "--project", copy)
+    assert result.exit_code == 0, result.output
+    spec = copy / "briefs" / "astana-talks.yaml"
+    text = spec.read_text(encoding="utf-8")
+    line = ("      - tass-gryaznov-2025/platform-only-2017\n"
+            "      - tass-gryaznov-2025/almaty-goodwill")
+    assert line in text
+    spec.write_text(text.replace(line, line.replace("tass-gryaznov-2025/platform-only-2017",
+                                                    "key-messages-2017/platform-not-party"), 1),
+                    encoding="utf-8")
+    result = run("check", "--project", copy)
+    assert result.exit_code == 1, result.output
+    assert ("marking: astana-talks/talking-points is marked OFFICIAL but cites notes marked "
+            "OFFICIAL-SENSITIVE: key-messages-2017/platform-not-party; mark the audience "
+            "OFFICIAL-SENSITIVE (audience_markings) or cite nothing above OFFICIAL in it"
+            ) in result.output, result.output
+    assert "astana-talks/analyst is marked" not in result.output
+
+
 def test_nothing_topic_specific_in_code() -> None:
     code = " ".join(p.read_text() for p in (REPO / "src" / "policybrief").rglob("*.*")
                     if p.suffix in (".py", ".j2", ".css"))

@@ -35,6 +35,8 @@ sections:
     title: {title}
     lead: {lead}
     notes: [river-2024/talks-resume]
+clearance:
+  - {{name: Иванова А. А., role: начальник отдела, date: 2024-04-01, decision: cleared}}
 recommendations:
   - text: {recommendation}
     notes: [river-2024/talks-resume]
@@ -167,7 +169,8 @@ def test_markdown_table_in_a_note_is_a_tagged_table(
     assert ("The proposed split: Season Upstream Downstream Summer 60% 40% Winter 45% 55% "
             "Both sides called the split a basis for talks.2") in text
     html = (project / "build" / "river-talks" / "analyst.html").read_text()
-    assert len(re.findall(r'<th [^>]*scope="col"', html)) == 3 + 3  # note, chronology
+    # the note's, the chronology's and the clearance history's
+    assert len(re.findall(r'<th [^>]*scope="col"', html)) == 3 + 3 + 5
     tags = _structure(PdfReader(pdf).trailer["/Root"]["/StructTreeRoot"], [])
     parts = {"/Table", "/THead", "/TBody", "/TR", "/TH", "/TD"}
     table = [(kind, a) for kind, a in tags if kind in parts]

@@ -100,7 +100,7 @@ def test_verbose_build_says_what_was_checked(run: Callable[..., Result], three: 
     assert result.exit_code == 0, result.output
     checked = [line for line in result.stderr.splitlines() if ": layout checked: " in line]
     assert checked == [
-        "river-talks/analyst: layout checked: 2 pages, 5 footnote calls and 5 bodies, 5 "
+        "river-talks/analyst: layout checked: 2 pages, 5 footnote calls and 5 bodies, 6 "
         "contents entries, 3 numbered paragraphs checked; 0 problems",
         "river-talks/executive: layout checked: 1 page, 0 footnote calls and 0 bodies, 0 "
         "contents entries, 0 numbered paragraphs checked; 0 problems",
@@ -157,7 +157,7 @@ def test_the_astana_briefs_pass_every_layout_check(run: Callable[..., Result], t
     assert sorted(checked) == ASTANA_TARGETS
     for target, summary in checked.items():
         assert summary.endswith("; 0 problems"), (target, summary)
-    analyst = re.fullmatch(r"(\d+) pages, (\d+) footnote calls and (\d+) bodies, 7 contents "
+    analyst = re.fullmatch(r"(\d+) pages, (\d+) footnote calls and (\d+) bodies, 8 contents "
                            r"entries, (\d+) numbered paragraphs checked; 0 problems",
                            checked["astana-talks/analyst"])
     assert analyst, checked["astana-talks/analyst"]

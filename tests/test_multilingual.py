@@ -31,6 +31,8 @@ sections:
   - key: context
     lead: Тараптар келіссөз үстеліне қайта оралды.
     notes: [river-2024/talks-resume]
+clearance:
+  - {name: Әлиева Д., role: бөлім басшысы, date: 2024-04-01, decision: cleared}
 """
 NOTE = """  - id: talks-resume
     section: context

@@ -251,8 +251,8 @@ def test_all_problems_across_files_at_once(run: Callable[..., Result], project: 
     result = run("check", "--project", project)
     assert result.exit_code == 1
     assert _problems(result) == [
-        "briefs/river-talks.yaml:6: status: 'done' is not one of: draft, final; write one "
-        "of those",
+        "briefs/river-talks.yaml:6: status: 'done' is not one of: draft, for clearance, "
+        "cleared, final; write one of those",
         "sources/extra.yaml: assessment: required field is missing; add `assessment:`",
     ]
     assert result.stderr.splitlines()[-1] == "Error: 2 errors in the input; fix them and run again"
@@ -464,5 +464,5 @@ def test_a_misspelt_choice_gets_the_closest_one(run: Callable[..., Result], proj
     brief.write_text(brief.read_text().replace("status: final", "status: finale"))
     result = run("check", "--project", project)
     assert _problems(result) == [
-        "briefs/river-talks.yaml:6: status: 'finale' is not one of: draft, final; did you "
-        "mean 'final'?"]
+        "briefs/river-talks.yaml:6: status: 'finale' is not one of: draft, for clearance, "
+        "cleared, final; did you mean 'final'?"]

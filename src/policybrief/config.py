@@ -13,9 +13,9 @@ from typing import Any
 
 from . import boundary
 from .brand import Brand, load_brand
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, UsageError, closest
 from .tomlfile import parse_toml
-from .vocabulary import LANGUAGE, PRIORITIES, Texts
+from .vocabulary import LANGUAGE, PRIORITIES, Texts, text_in
 
 CONFIG_FILES = ("policybrief.toml", "pyproject.toml")
 PAPER_SIZES = {"A4": "A4", "Letter": "letter"}
@@ -79,10 +79,17 @@ class Markings:
     levels: tuple[str, ...]
     caveats: tuple[str, ...] = ()
     default: str = ""
+    # A level's or caveat's name in other languages ({"OFFICIAL": {"ru": "ОФИЦИАЛЬНО"}}).
+    names: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
 
     def rank(self, level: str) -> int:
         """How high a level is: 0 for the lowest."""
         return self.levels.index(level)
+
+    def name(self, term: str, language: str) -> str:
+        """A level or caveat as a brief in `language` prints it: its name in that
+        language where `names` gives one, else as the scheme writes it."""
+        return text_in(self.names.get(term, {}), language, None) or term
 
 
 def _markings(table: Any, where: str) -> Markings | None:
@@ -92,10 +99,10 @@ def _markings(table: Any, where: str) -> Markings | None:
     example = 'e.g. levels = ["OFFICIAL", "OFFICIAL-SENSITIVE"] and default = "OFFICIAL"'
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: markings: must be a table; {example}")
-    unknown = sorted(set(table) - {"levels", "caveats", "default"})
+    unknown = sorted(set(table) - {"levels", "caveats", "default", "names"})
     if unknown:
         raise ConfigError(f"{where}: markings.{unknown[0]}: unknown setting; "
-                          "known: caveats, default, levels")
+                          "known: caveats, default, levels, names")
     lists = {}
     for key in ("levels", "caveats"):
         value = table.get(key, [])
@@ -110,7 +117,27 @@ def _markings(table: Any, where: str) -> Markings | None:
     if default not in lists["levels"]:
         raise ConfigError(f"{where}: markings.default: {default!r} is not one of the levels: "
                           f"{', '.join(lists['levels'])}")
-    return Markings(lists["levels"], lists["caveats"], default)
+    return Markings(lists["levels"], lists["caveats"], default,
+                    _marking_names(table.get("names", {}), lists["levels"] + lists["caveats"],
+                                   where))
+
+
+def _marking_names(table: Any, terms: tuple[str, ...], where: str) -> dict[str, dict[str, str]]:
+    """[markings.names]: each level or caveat's name by language, checked."""
+    example = 'e.g. names = {OFFICIAL = {ru = "ОФИЦИАЛЬНО"}}'
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: markings.names: must be a table; {example}")
+    for term, names in table.items():
+        if term not in terms:
+            close = closest(term, terms)
+            raise ConfigError(
+                f"{where}: markings.names.{term}: not a level or caveat of the scheme"
+                + (f"; did you mean {close!r}?" if close else f"; they are: {', '.join(terms)}")
+            )
+        if not isinstance(names, dict) or not is_texts(names):
+            raise ConfigError(f"{where}: markings.names.{term}: give its name by language "
+                              f"code; {example}")
+    return table
 
 
 # A target takes seconds; minutes mean a layout that will not finish (or a template loop).

@@ -175,6 +175,12 @@ class Marking:
     level: str
     caveats: tuple[str, ...] = ()
     embargo: dt.date | None = None
+    printed: tuple[str, ...] = ()  # the level and caveats in the brief's language
+
+    @property
+    def printed_level(self) -> str:
+        """The level as the brief's language names it (the scheme's `names`)."""
+        return self.printed[0] if self.printed else self.level
 
 
 def target_marking(brief: Brief, audience: str, scheme: Markings | None) -> Marking | None:
@@ -183,7 +189,9 @@ def target_marking(brief: Brief, audience: str, scheme: Markings | None) -> Mark
     if scheme is None:
         return None
     level = brief.audience_markings.get(audience) or brief.marking or scheme.default
-    return Marking(level, tuple(brief.caveats), brief.embargo)
+    caveats = tuple(brief.caveats)
+    return Marking(level, caveats, brief.embargo,
+                   tuple(scheme.name(term, brief.language) for term in (level, *caveats)))
 
 
 def source_marking(source: Source, scheme: Markings) -> str:

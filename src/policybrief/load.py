@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 from .config import Config
 from .errors import Problem, closest, display_path
 from .models import (
+    PHONE,
     SLUG,
     Brief,
     CitedText,
@@ -132,6 +133,10 @@ def _remedy(error: ErrorDetails, model: type[BaseModel]) -> str:
             return "use lowercase letters, digits and hyphens"
         if "http" in pattern:
             return "give a full http:// or https:// address"
+        if "@" in pattern:
+            return "give an e-mail address, e.g. name@example.org"
+        if pattern == PHONE:
+            return "give a phone number in digits, e.g. +44 20 7946 0000"
         return "see `brief --help` for the expected form"
     if kind == "too_short":
         return "add at least one entry"

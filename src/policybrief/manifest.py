@@ -125,8 +125,10 @@ def write_targets(
             "archival": job.archival,
             "inputs": job.digest,
         }
-        marking = target_marking(project.briefs[target.brief_id].model, target.audience,
-                                 config.markings)
+        brief = project.briefs[target.brief_id].model
+        # Document control: which version, at which stage of clearance, was built.
+        artifacts[job.key].update(version=brief.version, status=brief.status)
+        marking = target_marking(brief, target.audience, config.markings)
         if marking is not None:  # the protective marking, as the pages print it
             artifacts[job.key]["marking"] = {
                 "level": marking.level, "caveats": list(marking.caveats),

@@ -549,6 +549,33 @@ class Section(_Model):
         return self
 
 
+# Where a brief is in clearance, and what a clearer decided.
+STATUSES = ("draft", "for clearance", "cleared", "final")
+Status = Literal["draft", "for clearance", "cleared", "final"]
+Decision = Literal["cleared", "changes requested", "not cleared"]
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE = r"^\+?[0-9][0-9 ()./-]{4,30}$"
+
+
+class ClearanceEntry(_Model):
+    """One step of a brief's clearance: who saw it, when, and what they decided."""
+
+    name: Text
+    role: Text | None = None
+    date: FullDate
+    decision: Decision
+    comment: Text | None = None
+
+
+class Contact(_Model):
+    """The officer who answers for a brief."""
+
+    name: Text
+    role: Text | None = None
+    email: Annotated[str, StringConstraints(pattern=EMAIL)] | None = None
+    phone: Annotated[str, StringConstraints(pattern=PHONE)] | None = None
+
+
 class Brief(_Model):
     """A brief spec: what to say, to whom, from which notes."""
 
@@ -560,7 +587,13 @@ class Brief(_Model):
     authors: list[Text] = Field(min_length=1)
     organisation: Text | None = None
     language: Language = "en"
-    status: Literal["draft", "final"] = "draft"
+    # Document control: the version, where it is in clearance, the clearance history
+    # (oldest first), who answers for it, and who receives it.
+    version: Text | None = None
+    status: Status = "draft"
+    clearance: list[ClearanceEntry] = []
+    contact: Contact | None = None
+    distribution: list[Text] = []
     # Protective marking: a level of the project's scheme, its caveats, an embargo date,
     # and a level per audience that differs from `marking`.
     marking: Text | None = None
@@ -596,6 +629,17 @@ class Brief(_Model):
             for i, item in enumerate(getattr(self, name)) for j, ref in enumerate(item.notes)
         ]
         return refs
+
+    @property
+    def has_document_control(self) -> bool:
+        """Whether the brief gives document control to print (a version, a contact,
+        clearance steps or a distribution list)."""
+        return bool(self.version or self.contact or self.clearance or self.distribution)
+
+    @property
+    def last_clearance(self) -> ClearanceEntry | None:
+        """The latest clearance step, if any."""
+        return self.clearance[-1] if self.clearance else None
 
     @property
     def running_title(self) -> str:

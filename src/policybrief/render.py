@@ -100,7 +100,7 @@ def marking_label(marking: curate.Marking | None, language: str,
     EMBARGOED UNTIL 3 DECEMBER 2026" (the embargo in the brief's language)."""
     if marking is None:
         return None
-    parts = [marking.level, *marking.caveats]
+    parts = list(marking.printed)
     if marking.embargo is not None:
         when = format_when(marking.embargo, language)
         parts.append(labels["embargoed_until"].format(date=when).upper())

@@ -340,6 +340,36 @@ def _check_markings(project: Project) -> list[Problem]:
     return problems
 
 
+def _check_control(entry: Entry[Brief]) -> list[Problem]:
+    """Document control: a cleared or final brief was cleared, the clearance history is in
+    date order, and a brief dated after its last clearance is flagged."""
+    brief, doc, problems = entry.model, entry.doc, []
+    for i in range(1, len(brief.clearance)):
+        if brief.clearance[i].date < brief.clearance[i - 1].date:
+            loc: Loc = ("clearance", i, "date")
+            problems.append(Problem(
+                doc.path, doc.line(loc), format_loc(loc),
+                f"{brief.clearance[i].date} is before the entry above it "
+                f"({brief.clearance[i - 1].date})", "list the clearance history oldest first"))
+    last = brief.last_clearance
+    if brief.status in ("cleared", "final") and (last is None or last.decision != "cleared"):
+        found = (f"its last clearance entry ({last.name}, {last.date}) decided {last.decision!r}"
+                 if last else "it has no clearance entry")
+        problems.append(Problem(
+            doc.path, doc.line(("status",)), "status",
+            f"the brief is {brief.status!r} but {found}",
+            "add the clearance under `clearance:` (name, role, date, decision: cleared), "
+            "or set `status: for clearance`"))
+    if last is not None and brief.as_of > last.date:
+        problems.append(Problem(
+            doc.path, doc.line(("as_of",)), "as_of",
+            f"the brief is dated {brief.as_of}, after its last clearance ({last.name}, "
+            f"{last.date}): what the clearer saw may have changed",
+            "have it cleared again and add the entry to `clearance:` (`brief diff` shows "
+            "what changed), or correct `as_of`", warning=True))
+    return problems
+
+
 def validate_project(project: Project) -> list[Problem]:
     """Every cross-reference problem in the project, sorted by file and line."""
     problems = _check_sources(project) + _check_markdown(project) + _check_markings(project)
@@ -350,6 +380,7 @@ def validate_project(project: Project) -> list[Problem]:
             "set `language` in the project config to a language code such as en, ru or kk"))
     for entry in project.briefs.values():
         problems.extend(_check_brief(project, entry))
+        problems.extend(_check_control(entry))
     if not project.briefs and not project.broken_briefs:
         problems.append(
             Problem("briefs", None, "", "no brief found", "add briefs/<brief-id>.yaml")
