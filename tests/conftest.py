@@ -304,3 +304,28 @@ def group_alive(pgid: int) -> list[str]:
         if int(fields[2]) == pgid and fields[0] not in "ZX":
             alive.append(f"{stat.parent.name} {text[text.find('(') + 1:name_end]}")
     return alive
+
+
+# The browser the web tests drive: Debian's Chromium (packages chromium, chromium-driver),
+# which `bash scripts/setup --test` installs; Playwright, from the lock, drives it.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """A headless Chromium (a playwright Browser), shared by the session's web tests.
+    Without one: a failure in CI, which never skips a browser test; elsewhere a skip."""
+    if not Path(CHROMIUM).is_file():
+        reason = (f"no Chromium at {CHROMIUM}; `bash scripts/setup --test` installs "
+                  "Debian's chromium")
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield launched
+        finally:
+            launched.close()
