@@ -77,10 +77,10 @@ def test_talking_points_need_their_fields(run: Callable[..., Result], project: P
     result = run("check", "--project", project)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[:2] == [
-        "briefs/river-talks.yaml:20: audiences[0]: audience 'talking-points' needs "
+        "briefs/river-talks.yaml:22: audiences[0]: audience 'talking-points' needs "
         "`lines_to_take`, which this brief lacks; add `lines_to_take:` to the brief or remove "
         "the audience",
-        "briefs/river-talks.yaml:20: audiences[0]: audience 'talking-points' needs "
+        "briefs/river-talks.yaml:22: audiences[0]: audience 'talking-points' needs "
         "`questions`, which this brief lacks; add `questions:` to the brief or remove the "
         "audience",
     ]

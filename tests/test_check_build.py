@@ -59,7 +59,8 @@ BROKEN = {
         _template("{% block contnt %}x{% endblock %}\n"),
         "templates/analyst.html.j2:2: block 'contnt' is in none of the templates it extends "
         "(default:analyst.html.j2, base.html.j2), so it is never printed; did you mean "
-        "'content'? Name one of their blocks (content, edition, marking, style) or remove it",
+        "'content' or 'control'? Name one of their blocks (content, control, edition, marking, "
+        "style) or remove it",
     ),
     "syntax error in a template the brief never reaches": (
         _unrendered_include,
@@ -100,6 +101,6 @@ def test_check_names_each_failing_target(run: Callable[..., Result], project: Pa
         "failed river-talks/executive: templates/executive.html.j2:2: block 'sumary' is in "
         "none of the templates it extends (default:executive.html.j2, base.html.j2), so it "
         "is never printed; did you mean 'summary'? Name one of their blocks (actions, "
-        "content, edition, endnotes, marking, sections, style, summary) or remove it",
+        "content, control, edition, endnotes, marking, sections, style, summary) or remove it",
         "Error: 1 of 3 targets failed; the others passed",
     ]

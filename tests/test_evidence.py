@@ -198,6 +198,10 @@ def test_coverage_and_staleness_warnings(run: Callable[..., Result], project: Pa
     ).replace("as_of: 2024-04-01", "as_of: 2026-04-01"))
     result = run("check", "--project", project)
     assert _warnings(result) == [
+        "warning: briefs/river-talks.yaml:3: as_of: the brief is dated 2026-04-01, after its "
+        "last clearance (A. Reviewer, 2024-04-01): what the clearer saw may have changed; have "
+        "it cleared again and add the entry to `clearance:` (`brief diff` shows what changed), "
+        "or correct `as_of`",
         "warning: briefs/river-talks.yaml:3: as_of: the newest source cited dates from "
         "2024-03-14, 748 days before the as-of date; look for newer sources (warning after 365 "
         "days: `stale_after_days` in the project config)",

@@ -238,6 +238,7 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
         attachments=evidence_files(project, curated, claimed) if job.archival else (),
         layout=LayoutRules(
             min_last_page_lines=curated.audience.min_last_page_lines,
+            pages=curated.audience.pages or 0,
             # The numbered paragraphs of a claim map that can be the brief's claims.json
             # (output.preferred_claims: a target citing in footnotes) must be printed.
             paragraphs=tuple(sorted({n for c in claimed["claims"] for n in c["paragraphs"]}))

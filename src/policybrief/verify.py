@@ -63,6 +63,7 @@ class LayoutRules:
     its audience (min_last_page_lines) and its claim map (the numbered paragraphs)."""
 
     min_last_page_lines: int = 0  # 0: any last page will do
+    pages: int = 0  # the page budget; over it, the budget error says more than the last page
     paragraphs: tuple[str, ...] = ()  # "1.2": each must be printed, with a citation
 
 
@@ -577,8 +578,9 @@ def check_layout(document: Any, rules: LayoutRules = NO_RULES,
                  tolerance: float = TOLERANCE) -> Layout:
     """Every check of the module docstring on a laid-out document."""
     notes = footnotes(document)
+    over_budget = 0 < rules.pages < len(document.pages)  # shortening changes the last page
     problems = (notes.problems + overflows(document, tolerance)
-                + _last_page(document, rules.min_last_page_lines)
+                + ([] if over_budget else _last_page(document, rules.min_last_page_lines))
                 + _headings_last(document) + premature_breaks(document, tolerance)
                 + _contents(document)
                 + _paragraphs(document, rules.paragraphs))
