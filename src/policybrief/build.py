@@ -22,7 +22,7 @@ from typing import Any
 
 from . import boundary, prefork
 from .check import check_marking, check_pages, check_project, check_words
-from .cite import format_citations, style_path
+from .cite import FormattedCitations, format_citations, style_path
 from .claims import claim_map
 from .config import Config
 from .css import Stylesheet
@@ -30,6 +30,7 @@ from .curate import CuratedBrief, curate
 from .errors import Problem, RenderError, UsageError, closest, count
 from .evidence import quote_sentences
 from .fastpath import PACKAGE, Fingerprint, environment, file_hash, folders
+from .i18n import load_labels
 from .inputs import audience_files, target_files
 from .jobs import Failure, Job, Target
 from .load import Project
@@ -43,10 +44,11 @@ from .output import (
 )
 from .pdf import Attachment
 from .pdf import session as render_session
-from .render import load_stylesheet, render_html
+from .render import load_stylesheet, marking_label, render_html
 from .templating import make_environment
 from .verify import LayoutRules
 from .weasy import import_weasyprint
+from .word import render_docx
 from .workers import run_jobs
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,8 @@ def read_files(config: Config, project: Project, brief_id: str) -> dict[Path, st
     return {path: file_hash(path, inside) for path in target_files(config, project, brief_id)}
 
 
-def input_digest(config: Config, audience: str, archival: bool, read: dict[Path, str]) -> str:
+def input_digest(config: Config, audience: str, archival: bool, read: dict[Path, str],
+                 docx: bool = False) -> str:
     """SHA-256 over everything the target reads (`read`: read_files) and every setting
     and tool that shapes it: if it is unchanged, so is the PDF."""
     digest = hashlib.sha256()
@@ -106,6 +109,8 @@ def input_digest(config: Config, audience: str, archival: bool, read: dict[Path,
     add("profile", repr(config.audiences[audience]).encode())
     # --strict too: a target that only warned must be checked again under --strict.
     add("options", f"{archival} {config.strict} {config.paper}".encode())
+    if docx:  # the Word edition is part of the target (word.py)
+        add("docx", b"docx")
     add("brand", repr(config.brand).encode())
     add("style", boundary.hashed(style_path(config), None))  # checked by style_path
     for path, sha in read.items():
@@ -144,8 +149,10 @@ def plan(
                 continue
             archival = archival_all or config.audiences[name].archival
             read = audience_files(config, env, config.audiences[name].template, every)
+            docx = config.writes_docx(name)
             jobs.append(Job(brief_id, name, archival,
-                            input_digest(config, name, archival, read), tuple(read.items())))
+                            input_digest(config, name, archival, read, docx),
+                            tuple(read.items()), docx))
     if audiences and not jobs:  # a selection that can never match
         raise UsageError(_none_selected(project, selected, audiences))
     k, n = shard
@@ -196,6 +203,7 @@ class Prepared:
     html: str
     stylesheet: Stylesheet
     claimed: dict[str, Any]  # the claim map (claims.json)
+    citations: FormattedCitations | None = None  # as the style formats them
 
 
 def prepare_target(config: Config, project: Project, env: Any, job: Job) -> Prepared:
@@ -219,7 +227,7 @@ def prepare_target(config: Config, project: Project, env: Any, job: Job) -> Prep
                                 [(c.ref, c.source, c.note) for c in curated.cited])
     html = render_html(env, curated, citations, config, sentences)
     return Prepared(curated, html, load_stylesheet(env, curated.audience.stylesheet),
-                    claim_map(job.brief_id, curated, citations, sentences))
+                    claim_map(job.brief_id, curated, citations, sentences), citations)
 
 
 def render_target(config: Config, project: Project, env: Any, job: Job) -> Target:
@@ -249,8 +257,13 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
         log.warning("%s: WeasyPrint: %s", job.label, warning)
     log.info("%s: layout checked: %s", job.label, rendered.checked)
     check_pages(job.label, curated, rendered.pages)
+    docx = None
+    if job.docx and prepared.citations is not None:  # the Word edition, from the same brief
+        docx = render_docx(curated, prepared.citations, config, marking_label(
+            curated.marking, curated.brief.language,
+            load_labels(curated.brief.language, config.labels)))
     return Target(job.brief_id, job.audience, rendered, claimed,
-                  time.perf_counter() - started, job.archival)
+                  time.perf_counter() - started, job.archival, docx)
 
 
 def _check_target(config: Config, project: Project, env: Any, job: Job) -> str:
@@ -295,7 +308,7 @@ def _estimated_bytes(build_dir: Path, jobs: list[Job]) -> int:
             return 1_000_000
         return found.st_size if stat.S_ISREG(found.st_mode) else 1_000_000
 
-    return sum(2 * size(build_dir / f"{j.key}.pdf") for j in jobs)
+    return sum(2 * size(build_dir / f"{j.key}.pdf") * (2 if j.docx else 1) for j in jobs)
 
 
 def build(

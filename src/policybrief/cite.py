@@ -354,17 +354,7 @@ def format_citations(curated: CuratedBrief, config: Config) -> FormattedCitation
             "--citeproc", f"--csl={style}", f"--bibliography={refs}",
         ]
         done = run_offline(command, _document(curated, language))
-    if done.returncode != 0:
-        fetched = re.search(r"^Could not fetch (\S+)", done.stderr, re.MULTILINE)
-        if fetched:
-            raise PolicyError(
-                f"citations: pandoc tried to fetch {fetched.group(1)} and was refused: "
-                "a build never uses the network"
-            )
-        status = (f"killed by signal {-done.returncode}" if done.returncode < 0
-                  else f"exit status {done.returncode}")
-        said = _fold(done.stderr)
-        raise RenderError(f"pandoc (citations) failed ({status})" + (f": {said}" if said else ""))
+    check_run(done, "citations")
     # Only citeproc's warnings concern the citations; pandoc also warns that it has no
     # term translations for some languages (e.g. kk), which this document never uses.
     warnings = [
@@ -402,9 +392,11 @@ def _namespace() -> tuple[str, ...]:
     return ()
 
 
-def run_offline(command: list[str], stdin: str) -> subprocess.CompletedProcess[str]:
+def run_offline(command: list[str], stdin: str,
+                what: str = "citations") -> subprocess.CompletedProcess[str]:
     """Run a program (pandoc) with no way to the network: in a new network namespace, and
-    with every proxy variable pointing at a closed port."""
+    with every proxy variable pointing at a closed port. The one runner of pandoc, for
+    the citations and the Word edition (word.py); `what` names the run in errors."""
     env = {k: v for k, v in os.environ.items()
            if k.lower() not in (*_PROXY_VARIABLES, "no_proxy")}
     env.update({k: _CLOSED_PROXY for name in _PROXY_VARIABLES for k in (name, name.upper())})
@@ -412,7 +404,24 @@ def run_offline(command: list[str], stdin: str) -> subprocess.CompletedProcess[s
         return subprocess.run([*_namespace(), *command], input=stdin, text=True, env=env,
                               capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RenderError(f"pandoc (citations) failed to run: {exc}") from exc
+        raise RenderError(f"pandoc ({what}) failed to run: {exc}") from exc
+
+
+def check_run(done: subprocess.CompletedProcess[str], what: str) -> None:
+    """Raise for a pandoc run (run_offline) that failed: PolicyError for a refused fetch
+    (naming the URL), else RenderError with pandoc's status and what it said."""
+    if done.returncode == 0:
+        return
+    fetched = re.search(r"^Could not fetch (\S+)", done.stderr, re.MULTILINE)
+    if fetched:
+        raise PolicyError(
+            f"{what}: pandoc tried to fetch {fetched.group(1)} and was refused: "
+            "a build never uses the network"
+        )
+    status = (f"killed by signal {-done.returncode}" if done.returncode < 0
+              else f"exit status {done.returncode}")
+    said = _fold(done.stderr)
+    raise RenderError(f"pandoc ({what}) failed ({status})" + (f": {said}" if said else ""))
 
 
 def html_to_text(fragment: str) -> str:

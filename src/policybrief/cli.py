@@ -41,6 +41,8 @@ HELP_JOBS = "Render in N worker processes (default: the number of cores)."
 HELP_REBUILD = "Rebuild every target, even those whose inputs are unchanged."
 HELP_SHARD = "Build only part K of N (e.g. 2/4), for splitting a build across CI machines."
 HELP_ARCHIVAL = "Write PDF/A-3 with the claim map and cited sources embedded (else PDF/UA-1)."
+HELP_FORMAT = ("Editions to write for every target (repeatable): pdf, docx (the Word "
+               "edition, beside the PDF); overrides the audiences' `formats`.")
 HELP_ARCHIVE = "Folder of archived source texts to check quotes against (overrides config)."
 HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
 
@@ -189,10 +191,12 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP_JOBS)
 @click.option("--force", is_flag=True, help=HELP_REBUILD)
 @click.option("--shard", callback=_parse_shard, default=None, help=HELP_SHARD)
+@click.option("--format", "formats", multiple=True, type=click.Choice(["pdf", "docx"]),
+              help=HELP_FORMAT)
 def build(
     brief_ids: tuple[str, ...], audiences: tuple[str, ...], project: Path | None,
     strict: bool | None, archive: Path | None, archival: bool, jobs: int | None, force: bool,
-    shard: tuple[int, int] | None,
+    shard: tuple[int, int] | None, formats: tuple[str, ...],
 ) -> None:
     """Build PDFs (and HTML) for every brief, or only BRIEF_IDS.
 
@@ -202,14 +206,15 @@ def build(
     Outputs go to build/<brief-id>/<audience>.pdf and .html, listed with their hashes
     in build/manifest.json and build/SHA256SUMS. PDFs are tagged PDF/UA-1; --archival
     (or `archival = true` in an audience's profile) writes PDF/A-3 with the evidence
-    embedded instead.
+    embedded instead. --format docx (or `formats = ["pdf", "docx"]` in an audience's
+    profile) writes the Word edition beside the PDF: build/<brief-id>/<audience>.docx.
 
     Example: brief build water-2025 --strict
     """
     from .config import load_config
     from .runner import run_build
 
-    config = load_config(project, strict=strict, archive=archive)
+    config = load_config(project, strict=strict, archive=archive, formats=formats or None)
     interactive = sys.stderr.isatty() and not os.environ.get("CI")
     outcome = run_build(config, brief_ids, audiences, archival, jobs=jobs, force=force,
                         shard=shard, progress=lambda: _progress_bar(interactive))

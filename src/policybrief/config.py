@@ -26,6 +26,7 @@ SETTINGS = ("language", "paper", "citation_style", "archive", "stale_after_days"
 LABELS = "labels"  # the folder of a project's label catalogs
 REQUIRABLE = ("recommendations", "lines_to_take", "questions", "do_not_say", "outlook_signposts")
 # The parts of a brief that cite notes; an audience prints (and cites) those in its `parts`.
+FORMATS = ("pdf", "docx")  # the editions a target can have: `formats`, --format
 PARTS = ("key_messages", "sections", "recommendations", "lines_to_take", "questions")
 
 
@@ -52,6 +53,8 @@ class Audience:
     # A last page with fewer lines (footnotes included) fails the build: a page the
     # reader turns to for a line or two. 0 allows any.
     min_last_page_lines: int = 3
+    # The editions written: always the PDF, and the Word edition (word.py) with "docx".
+    formats: tuple[str, ...] = ("pdf",)
 
 
 DEFAULT_AUDIENCES: dict[str, Audience] = {
@@ -165,6 +168,13 @@ class Config:
     # The project's label catalogs, labels/<language>.toml, by language (load_labels)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     markings: Markings | None = None  # the protective marking scheme; None: markings off
+    # --format: the editions of every target of this build, over the audiences' `formats`
+    formats: tuple[str, ...] | None = None
+
+    def writes_docx(self, audience: str) -> bool:
+        """Whether a target for the audience has a Word edition: --format, else the
+        audience's `formats`."""
+        return "docx" in (self.formats or self.audiences[audience].formats)
 
     @property
     def sources_dir(self) -> Path:
@@ -281,6 +291,12 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
         "allow_untranslated": (lambda v: isinstance(v, bool), "true or false"),
         "archival": (lambda v: isinstance(v, bool), "true or false"),
         "min_last_page_lines": (lambda v: type(v) is int and v >= 0, "a whole number, 0 or more"),
+        "formats": (
+            lambda v: isinstance(v, list) and all(_one_of(x, FORMATS) for x in v)
+            and "pdf" in v,
+            f'a list of: {", ".join(FORMATS)}, with "pdf" (the PDF is always built: its '
+            'laid-out pages are checked and the manifest lists it), e.g. ["pdf", "docx"]',
+        ),
         "stylesheet": (
             lambda v: isinstance(v, str) and (v == "" or v.endswith(".css")),
             'a name ending .css, or "" for none',
@@ -295,7 +311,7 @@ def _audience(name: str, table: Any, known: dict[str, Audience], where: str) -> 
         check, expected = checks[key]
         if not check(value):
             raise ConfigError(f"{where}: audiences.{name}.{key}: {value!r} is not {expected}")
-    for key in ("requires", "parts"):
+    for key in ("requires", "parts", "formats"):
         if key in table:
             table[key] = tuple(dict.fromkeys(table[key]))
     # An override keeps its label; a new audience is named after itself ("cable" -> "Cable").
@@ -340,7 +356,8 @@ def find_project(start: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def load_config(
-    project: Path | None = None, *, strict: bool | None = None, archive: Path | None = None
+    project: Path | None = None, *, strict: bool | None = None, archive: Path | None = None,
+    formats: tuple[str, ...] | None = None,
 ) -> Config:
     """Locate the project (from the cwd unless given) and build its Config."""
     if project is not None and not project.is_dir():
@@ -418,6 +435,7 @@ def load_config(
         source_date_epoch=source_date_epoch(),
         labels=_label_catalogs(root),
         markings=_markings(settings.get("markings"), where),
+        formats=tuple(dict.fromkeys(("pdf", *formats))) if formats else None,
     )
 
 

@@ -139,7 +139,8 @@ class Fingerprint:
         options = json.dumps({
             "briefs": sorted(brief_ids), "audiences": sorted(audiences), "archival": archival,
             "shard": list(shard), "strict": config.strict,
-            "archive": str(config.archive or ""), **environment(config),
+            "archive": str(config.archive or ""), "formats": list(config.formats or ()),
+            **environment(config),
         }, sort_keys=True)
         digest = hashlib.sha256(options.encode())
         root = config.root.resolve()

@@ -26,6 +26,7 @@ class Job:
     archival: bool
     digest: str
     read: tuple[tuple[Path, str], ...] = ()  # the files in the digest, with their hashes
+    docx: bool = False  # with its Word edition (word.py)
 
     @property
     def label(self) -> str:
@@ -49,6 +50,7 @@ class Target:
     claims: dict[str, Any]  # the claim map (claims.json) of this target
     seconds: float = 0.0  # time to curate, cite and render
     archival: bool = False  # the PDF/A-3 variant
+    docx: bytes | None = None  # the Word edition, when the job asks for one
 
     @property
     def key(self) -> str:

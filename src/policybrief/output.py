@@ -297,9 +297,11 @@ def intact(path: Path, digest: str, size: int | None = None) -> bool:
 
 
 def listed_intact(build_dir: Path, entry: dict[str, Any]) -> bool:
-    """Whether the PDF of a manifest's artifact entry (as read_manifest keeps it) is
-    still there, as the manifest records it."""
-    return intact(build_dir / entry["pdf"], entry["sha256"], entry["bytes"])
+    """Whether the PDF (and the Word edition, if any) of a manifest's artifact entry (as
+    read_manifest keeps it) is still there, as the manifest records it."""
+    docx = entry.get("docx")
+    return intact(build_dir / entry["pdf"], entry["sha256"], entry["bytes"]) and (
+        docx is None or intact(build_dir / docx["path"], docx["sha256"], docx["bytes"]))
 
 
 def read_json(path: Path) -> Any:
@@ -351,6 +353,14 @@ def artifact_problem(label: str, entry: Any) -> str | None:
         return "sha256: not a SHA-256 hex digest"
     if type(entry.get("bytes")) is not int or entry["bytes"] < 0:
         return "bytes: not a whole number"
+    if "docx" in entry:  # the Word edition (word.py)
+        docx = entry["docx"]
+        if not isinstance(docx, dict) or docx.get("path") != f"{label}.docx":
+            return f"docx: not a table with path {label + '.docx'!r}"
+        if not (isinstance(docx.get("sha256"), str) and _HEX64.match(docx["sha256"])):
+            return "docx.sha256: not a SHA-256 hex digest"
+        if type(docx.get("bytes")) is not int or docx["bytes"] < 0:
+            return "docx.bytes: not a whole number"
     return None
 
 
@@ -415,7 +425,9 @@ def manifest_files(
     manifest = {"generator": generator, "tools": tools, "artifacts": ordered,
                 "claims": dict(sorted(claims.items()))}
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    sums = "".join(f"{a['sha256']}  {a['pdf']}\n" for a in ordered.values())
+    sums = "".join(f"{a['sha256']}  {a['pdf']}\n" + (
+        f"{a['docx']['sha256']}  {a['docx']['path']}\n" if "docx" in a else "")
+        for a in ordered.values())
     return {
         build_dir / MANIFEST: text.encode("utf-8"),
         build_dir / SUMS: sums.encode("utf-8"),
