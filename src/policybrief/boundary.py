@@ -43,6 +43,7 @@ LIMITS = {
     "citation style": 5 * _MiB,  # a .csl file (the largest in the CSL repository: 0.3 MB)
     "archived text": 20 * _MiB,  # a long treaty or report is a few MB of text
     "logo": 5 * _MiB,
+    "reference document": 20 * _MiB,  # templates/reference.docx, the Word edition's styles
     "image": 50 * _MiB,
     "font": 50 * _MiB,  # a CJK font is about 20 MB
     "CSL-JSON export": 32 * _MiB,  # tens of thousands of items; a Zotero item is about 1 KB

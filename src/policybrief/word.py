@@ -33,7 +33,7 @@ from typing import Any
 from . import boundary
 from .brand import TEMPLATES, Brand
 from .cite import FormattedCitations, check_run, pandoc_path, run_offline
-from .config import Config
+from .config import DEFAULT_AUDIENCES, Config
 from .curate import MARK, MARK_END, CitationPoint, CuratedBrief, Prose
 from .errors import ConfigError, PolicyError
 from .i18n import format_when, load_labels
@@ -478,8 +478,12 @@ def pandoc_document(curated: CuratedBrief, citations: FormattedCitations, config
 
 def _labels(curated: CuratedBrief, config: Config) -> dict[str, Any]:
     labels = load_labels(curated.brief.language, config.labels)
-    labels["edition"] = curated.audience.label if isinstance(curated.audience.label, str) \
-        else labels["audiences"].get(curated.audience.name, curated.audience.name)
+    audience = curated.audience
+    packaged = DEFAULT_AUDIENCES.get(audience.name)  # named in the brief's language
+    labels["edition"] = (
+        labels["audiences"].get(audience.name, audience.label)
+        if packaged and packaged.label == audience.label else audience.label
+    )
     return labels
 
 
