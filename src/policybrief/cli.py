@@ -238,8 +238,9 @@ def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None
     """What `brief build` did: built and unchanged targets on stdout, a closing table
     for people and the failures on stderr; raises the build's error if any failed."""
     for target in outcome.built:
+        word = f" and {build_dir}/{target.key}.docx" if target.docx is not None else ""
         click.echo(f"built {build_dir}/{target.key}.pdf "
-                   f"({count(target.rendered.pages, 'page')})")
+                   f"({count(target.rendered.pages, 'page')}){word}")
     if interactive or log.isEnabledFor(logging.INFO):  # a closing table, for people
         rows = [(t.key, "built", f"{t.seconds:.1f} s")
                 for t in outcome.built]
