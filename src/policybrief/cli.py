@@ -454,6 +454,75 @@ def manifest_merge(folders: tuple[Path, ...], into: Path | None, project: Path |
         click.echo(f"merged {merged.into / pdf} from {folder}")
 
 
+HELP_DIFF_JSON = "Print the changes as JSON (for tools), not as text."
+HELP_DIFF_PDF = "Also write the redline of the brief as a PDF for the clearer."
+HELP_DIFF_HTML = "Also write the redline of the brief as an HTML file."
+HELP_EXIT_CODE = "Exit with 1 when anything changed, 0 when nothing did (as git diff)."
+
+
+@cli.command("diff")
+@click.argument("versions", nargs=-1, required=True, metavar="OLD [NEW] [BRIEF_ID]...")
+@click.option("--json", "as_json", is_flag=True, help=HELP_DIFF_JSON)
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help=HELP_DIFF_PDF)
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help=HELP_DIFF_HTML)
+@click.option("--exit-code", is_flag=True, help=HELP_EXIT_CODE)
+@project_option
+def diff_command(versions: tuple[str, ...], as_json: bool, pdf: Path | None,
+                 html: Path | None, exit_code: bool, project: Path | None) -> None:
+    """Show what changed in the briefs between two versions of the project.
+
+    OLD and NEW are each a git revision of this project (HEAD~1, a tag, a commit; read
+    with git itself, the working tree untouched) or a project folder; NEW defaults to
+    the working folder (`.` names it). An argument after OLD that is neither a folder
+    nor a revision is a brief id; without brief ids every brief is compared. The
+    curated content is compared, not the PDFs: document fields (status, marking,
+    version...), key messages, recommendations, section titles, leads and numbered
+    paragraphs, lines to take, questions, and every cited note by its id (added,
+    removed, its text, quote or locator changed), with the sources cited (added,
+    removed, re-assessed). Changed text is shown word by word.
+
+    --pdf or --html writes the redline of one brief, on its brand and in its language.
+
+    Example: brief diff v0.3 HEAD astana-talks --pdf build/astana-talks-redline.pdf
+    """
+    from contextlib import ExitStack
+
+    from . import diff
+    from .config import find_project
+
+    root = find_project(project or Path.cwd())[0].parent
+    old_spec, new_spec, brief_ids = diff.split_arguments(versions, root)
+    with ExitStack() as stack:
+        old = diff.open_version(old_spec, root, "OLD", stack)
+        new = diff.open_version(new_spec, root, "NEW", stack)
+        diffs = diff.compare(old.project, new.project, brief_ids)
+        if as_json:
+            import json
+
+            click.echo(json.dumps(diff.as_json(diffs, old.label, new.label),
+                                  ensure_ascii=False, indent=2))
+        else:
+            colours = {-1: "red", 1: "green"}
+            for line in diff.summary(diffs, old.label, new.label,
+                                     lambda text, op: click.style(text, fg=colours[op])):
+                click.echo(line)
+        for path, is_pdf in ((pdf, True), (html, False)):
+            if path is None:
+                continue
+            if len(diffs) != 1:
+                raise UsageError(
+                    f"--{'pdf' if is_pdf else 'html'} writes the redline of one brief; "
+                    "name it after the versions, e.g. brief diff HEAD~1 . astana-talks "
+                    f"--{'pdf' if is_pdf else 'html'} {path}")
+            pages = diff.write_redline(diffs[0], old, new, path, is_pdf)
+            click.echo(f"wrote {path}" + (f" ({count(pages, 'page')})" if is_pdf else ""),
+                       err=as_json)
+    if exit_code and diff.changed(diffs):
+        click.get_current_context().exit(1)
+
+
 HELP_WRITE = "Write <kind>.schema.json files into DIR (all three without KIND), not stdout."
 
 

@@ -44,22 +44,30 @@ def render_html(
         labels["audiences"].get(audience.name, audience.label)
         if packaged and packaged.label == audience.label else audience.label
     )
+    return fill_template(
+        env, template_name, config.root,
+        **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
+        brand=config.brand, labels=labels, quote_sentences=sentences or {},
+        justified=justified(curated.brief.language),
+        marking_label=marking_label(curated.marking, curated.brief.language, labels),
+    )
+
+
+def fill_template(env: SandboxedEnvironment, template_name: str, root: Path,
+                  **context: Any) -> str:
+    """Render a template (and all it uses) with the context; every way it can fail is
+    a TemplatingError or PolicyError naming the template and the line."""
     try:
-        template = load_template(env, template_name, config.root)  # and all it uses
+        template = load_template(env, template_name, root)  # and all it uses
         log.debug("template %s from %s", template_name, template.filename)
         # The sandbox (sandbox.BoundedSandbox) counts the output as it is joined and
         # stops at MAX_OUTPUT characters.
-        return template.render(
-            **curated.context(), citations=citations, paper=PAPER_SIZES[config.paper],
-            brand=config.brand, labels=labels, quote_sentences=sentences or {},
-            justified=justified(curated.brief.language),
-            marking_label=marking_label(curated.marking, curated.brief.language, labels),
-        )
+        return template.render(**context)
     except TemplatingError:  # load_template's own: a block no parent has
         raise
     except TemplateNotFound as exc:
         raise TemplatingError(
-            f"template {exc.name!r} not found in {config.templates_dir} or the package "
+            f"template {exc.name!r} not found in {root / 'templates'} or the package "
             "defaults; check the name, or run without the override"
         ) from exc
     except TemplateSyntaxError as exc:
@@ -76,7 +84,7 @@ def render_html(
             )
         raise PolicyError(f"template {template_name!r}: {problem}{_at(exc)}; {remedy}") from exc
     except UndefinedError as exc:
-        problem, remedy = _undefined(exc, config.root)
+        problem, remedy = _undefined(exc, root)
         raise TemplatingError(
             f"template {template_name!r}: {problem}{_at(exc)}; {remedy or 'check the name'} "
             "(template variables are listed in docs/templates.md)"
