@@ -485,7 +485,7 @@ def diff_command(versions: tuple[str, ...], as_json: bool, pdf: Path | None,
 
     --pdf or --html writes the redline of one brief, on its brand and in its language.
 
-    Example: brief diff v0.3 HEAD astana-talks --pdf build/astana-talks-redline.pdf
+    Example: brief diff v0.3 HEAD astana-talks --pdf redline.pdf
     """
     from contextlib import ExitStack
 
