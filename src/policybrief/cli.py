@@ -485,7 +485,7 @@ def diff_command(versions: tuple[str, ...], as_json: bool, pdf: Path | None,
 
     --pdf or --html writes the redline of one brief, on its brand and in its language.
 
-    Example: brief diff v0.3 HEAD astana-talks --pdf redline.pdf
+    Example: brief diff v0.3 HEAD water-talks --pdf redline.pdf
     """
     from contextlib import ExitStack
 
@@ -514,7 +514,7 @@ def diff_command(versions: tuple[str, ...], as_json: bool, pdf: Path | None,
             if len(diffs) != 1:
                 raise UsageError(
                     f"--{'pdf' if is_pdf else 'html'} writes the redline of one brief; "
-                    "name it after the versions, e.g. brief diff HEAD~1 . astana-talks "
+                    "name it after the versions, e.g. brief diff HEAD~1 . BRIEF_ID "
                     f"--{'pdf' if is_pdf else 'html'} {path}")
             pages = diff.write_redline(diffs[0], old, new, path, is_pdf)
             click.echo(f"wrote {path}" + (f" ({count(pages, 'page')})" if is_pdf else ""),

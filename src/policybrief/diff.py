@@ -579,7 +579,7 @@ def _short(runs: list[tuple[int, str]], context: int = 8) -> list[tuple[int, str
 
 
 def describe(change: Change, styled: Any = None) -> str:
-    """A change as one terminal line: `key message 2 changed: Kazakhstan [-has-]{+had+}
+    """A change as one terminal line: `key message 2 changed: Talks [-have-]{+had+}
     hosted …` (git's --word-diff=plain markers; `styled(text, op)` may colour them)."""
     def mark(op: int, text: str) -> str:
         marked = text if op == 0 else f"[-{text}-]" if op < 0 else f"{{+{text}+}}"
