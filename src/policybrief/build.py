@@ -48,6 +48,7 @@ from .render import load_stylesheet, marking_label, render_html
 from .templating import make_environment
 from .verify import LayoutRules
 from .weasy import import_weasyprint
+from .web import ASSETS, render_web, web_environment
 from .word import render_docx
 from .workers import run_jobs
 
@@ -96,7 +97,7 @@ def read_files(config: Config, project: Project, brief_id: str) -> dict[Path, st
 
 
 def input_digest(config: Config, audience: str, archival: bool, read: dict[Path, str],
-                 docx: bool = False) -> str:
+                 docx: bool = False, web: bool = False) -> str:
     """SHA-256 over everything the target reads (`read`: read_files) and every setting
     and tool that shapes it: if it is unchanged, so is the PDF."""
     digest = hashlib.sha256()
@@ -111,6 +112,8 @@ def input_digest(config: Config, audience: str, archival: bool, read: dict[Path,
     add("options", f"{archival} {config.strict} {config.paper}".encode())
     if docx:  # the Word edition is part of the target (word.py)
         add("docx", b"docx")
+    if web:  # and the web edition (web.py)
+        add("web", b"web")
     add("brand", repr(config.brand).encode())
     add("style", boundary.hashed(style_path(config), None))  # checked by style_path
     for path, sha in read.items():
@@ -148,11 +151,14 @@ def plan(
             if audiences and name not in audiences:
                 continue
             archival = archival_all or config.audiences[name].archival
-            read = audience_files(config, env, config.audiences[name].template, every)
-            docx = config.writes_docx(name)
+            template = config.audiences[name].template
+            read = audience_files(config, env, template, every)
+            docx, web = config.writes_docx(name), config.writes_web(name)
+            if web:  # the templates of its web page too (web-base.html.j2 for base)
+                read |= audience_files(config, web_environment(env), template, every)
             jobs.append(Job(brief_id, name, archival,
-                            input_digest(config, name, archival, read, docx),
-                            tuple(read.items()), docx))
+                            input_digest(config, name, archival, read, docx, web),
+                            tuple(read.items()), docx, web))
     if audiences and not jobs:  # a selection that can never match
         raise UsageError(_none_selected(project, selected, audiences))
     k, n = shard
@@ -204,6 +210,7 @@ class Prepared:
     stylesheet: Stylesheet
     claimed: dict[str, Any]  # the claim map (claims.json)
     citations: FormattedCitations | None = None  # as the style formats them
+    sentences: dict[str, str] = dataclasses.field(default_factory=dict)  # around quotes
 
 
 def prepare_target(config: Config, project: Project, env: Any, job: Job) -> Prepared:
@@ -227,7 +234,7 @@ def prepare_target(config: Config, project: Project, env: Any, job: Job) -> Prep
                                 [(c.ref, c.source, c.note) for c in curated.cited])
     html = render_html(env, curated, citations, config, sentences)
     return Prepared(curated, html, load_stylesheet(env, curated.audience.stylesheet),
-                    claim_map(job.brief_id, curated, citations, sentences), citations)
+                    claim_map(job.brief_id, curated, citations, sentences), citations, sentences)
 
 
 def render_target(config: Config, project: Project, env: Any, job: Job) -> Target:
@@ -262,8 +269,13 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
         docx = render_docx(curated, prepared.citations, config, marking_label(
             curated.marking, curated.brief.language,
             load_labels(curated.brief.language, config.labels)))
+    web = None
+    if job.web and prepared.citations is not None:  # the web edition, naming the PDF's pages
+        web = render_web(env, curated, prepared.citations, config, prepared.sentences, claimed,
+                         job.brief_id, job.key, rendered.pages, job.docx,
+                         list(project.briefs[job.brief_id].model.audiences))
     return Target(job.brief_id, job.audience, rendered, claimed,
-                  time.perf_counter() - started, job.archival, docx)
+                  time.perf_counter() - started, job.archival, docx, web)
 
 
 def _check_target(config: Config, project: Project, env: Any, job: Job) -> str:
@@ -328,7 +340,9 @@ def build(
         notes.append(shard_note(shard, selected))
         log.warning("%s", notes[-1])
     with project_lock(config.root):
-        confine(config.root, {config.build_dir, *(config.build_dir / j.brief_id for j in todo)})
+        confine(config.root, {config.build_dir, config.build_dir / ASSETS,
+                              *(config.build_dir / j.brief_id for j in todo),
+                              *(config.build_dir / j.key for j in todo if j.web)})
         remove_stale_temporaries(config.build_dir)
         previous = read_manifest(config.build_dir, note=True)
         due = claims_due(config, project, previous, todo)

@@ -42,7 +42,8 @@ HELP_REBUILD = "Rebuild every target, even those whose inputs are unchanged."
 HELP_SHARD = "Build only part K of N (e.g. 2/4), for splitting a build across CI machines."
 HELP_ARCHIVAL = "Write PDF/A-3 with the claim map and cited sources embedded (else PDF/UA-1)."
 HELP_FORMAT = ("Editions to write for every target (repeatable): pdf, docx (the Word "
-               "edition, beside the PDF); overrides the audiences' `formats`.")
+               "edition, beside the PDF), web (the web edition, <brief>/<audience>/index.html); "
+               "overrides the audiences' `formats`.")
 HELP_ARCHIVE = "Folder of archived source texts to check quotes against (overrides config)."
 HELP_VERBOSE = "Say more (-v: progress, -vv: debug detail such as template origins)."
 
@@ -191,8 +192,8 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=HELP_JOBS)
 @click.option("--force", is_flag=True, help=HELP_REBUILD)
 @click.option("--shard", callback=_parse_shard, default=None, help=HELP_SHARD)
-@click.option("--format", "formats", multiple=True, type=click.Choice(["pdf", "docx"]),
-              help=HELP_FORMAT)
+@click.option("--format", "formats", multiple=True,  # config.FORMATS
+              type=click.Choice(["pdf", "docx", "web"]), help=HELP_FORMAT)
 def build(
     brief_ids: tuple[str, ...], audiences: tuple[str, ...], project: Path | None,
     strict: bool | None, archive: Path | None, archival: bool, jobs: int | None, force: bool,
@@ -207,7 +208,9 @@ def build(
     in build/manifest.json and build/SHA256SUMS. PDFs are tagged PDF/UA-1; --archival
     (or `archival = true` in an audience's profile) writes PDF/A-3 with the evidence
     embedded instead. --format docx (or `formats = ["pdf", "docx"]` in an audience's
-    profile) writes the Word edition beside the PDF: build/<brief-id>/<audience>.docx.
+    profile) writes the Word edition beside the PDF: build/<brief-id>/<audience>.docx;
+    --format web the web edition, build/<brief-id>/<audience>/index.html, with
+    build/index.html listing every brief (open it in a browser, or run `brief preview`).
 
     Example: brief build water-2025 --strict
     """
@@ -239,6 +242,8 @@ def _print_outcome(outcome: Outcome, build_dir: Path, interactive: bool) -> None
     for people and the failures on stderr; raises the build's error if any failed."""
     for target in outcome.built:
         word = f" and {build_dir}/{target.key}.docx" if target.docx is not None else ""
+        if target.web is not None:
+            word += f" and {build_dir}/{target.key}/index.html"
         click.echo(f"built {build_dir}/{target.key}.pdf "
                    f"({count(target.rendered.pages, 'page')}){word}")
     if interactive or log.isEnabledFor(logging.INFO):  # a closing table, for people

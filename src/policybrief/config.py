@@ -26,7 +26,7 @@ SETTINGS = ("language", "paper", "citation_style", "archive", "stale_after_days"
 LABELS = "labels"  # the folder of a project's label catalogs
 REQUIRABLE = ("recommendations", "lines_to_take", "questions", "do_not_say", "outlook_signposts")
 # The parts of a brief that cite notes; an audience prints (and cites) those in its `parts`.
-FORMATS = ("pdf", "docx")  # the editions a target can have: `formats`, --format
+FORMATS = ("pdf", "docx", "web")  # the editions a target can have: `formats`, --format
 PARTS = ("key_messages", "sections", "recommendations", "lines_to_take", "questions")
 
 
@@ -53,7 +53,8 @@ class Audience:
     # A last page with fewer lines (footnotes included) fails the build: a page the
     # reader turns to for a line or two. 0 allows any.
     min_last_page_lines: int = 3
-    # The editions written: always the PDF, and the Word edition (word.py) with "docx".
+    # The editions written: always the PDF; the Word edition (word.py) with "docx", the
+    # web edition (web.py) with "web".
     formats: tuple[str, ...] = ("pdf",)
 
 
@@ -175,6 +176,11 @@ class Config:
         """Whether a target for the audience has a Word edition: --format, else the
         audience's `formats`."""
         return "docx" in (self.formats or self.audiences[audience].formats)
+
+    def writes_web(self, audience: str) -> bool:
+        """Whether a target of the audience has a web edition (web.py): --format, else
+        the audience's `formats`."""
+        return "web" in (self.formats or self.audiences[audience].formats)
 
     @property
     def sources_dir(self) -> Path:

@@ -27,6 +27,7 @@ class Job:
     digest: str
     read: tuple[tuple[Path, str], ...] = ()  # the files in the digest, with their hashes
     docx: bool = False  # with its Word edition (word.py)
+    web: bool = False  # with its web edition (web.py)
 
     @property
     def label(self) -> str:
@@ -51,6 +52,7 @@ class Target:
     seconds: float = 0.0  # time to curate, cite and render
     archival: bool = False  # the PDF/A-3 variant
     docx: bytes | None = None  # the Word edition, when the job asks for one
+    web: str | None = None  # the web edition's page, when the job asks for one
 
     @property
     def key(self) -> str:

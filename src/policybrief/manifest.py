@@ -31,6 +31,8 @@ from .output import (
     sha256,
     write_files,
 )
+from .templating import make_environment
+from .web import page_path, web_files
 
 
 def tool_versions() -> str:
@@ -127,13 +129,14 @@ def write_targets(
             "archival": job.archival,
             "inputs": job.digest,
         }
-        if target.docx is not None:  # the Word edition, beside the PDF
-            docx = config.build_dir / f"{job.key}.docx"
-            files[docx] = target.docx
-            artifacts[job.key]["docx"] = {
-                "path": docx.relative_to(config.build_dir).as_posix(),
-                "sha256": sha256(target.docx), "bytes": len(target.docx),
-            }
+        editions = (("docx", f"{job.key}.docx", target.docx),  # the Word edition
+                    ("web", page_path(job.key),  # the web edition (web.py)
+                     None if target.web is None else target.web.encode("utf-8")))
+        for edition, name, data in editions:
+            if data is not None:
+                files[config.build_dir / name] = data
+                artifacts[job.key][edition] = {"path": name, "sha256": sha256(data),
+                                               "bytes": len(data)}
         brief = project.briefs[target.brief_id].model
         # Document control: which version, at which stage of clearance, was built.
         artifacts[job.key].update(version=brief.version, status=brief.status)
@@ -155,6 +158,8 @@ def write_targets(
             claims[target.brief_id] = record
     listing = manifest_files(config.build_dir, f"policybrief {__version__}", tool_versions(),
                              artifacts, claims)
+    # What the web pages load, and build/index.html (web.py), before the manifest.
+    listing = {**web_files(config, project, make_environment(config), artifacts), **listing}
     # Also when the files on disk are not what they should say (damaged, or foreign).
     on_disk = {path: read_written(path, len(data)) for path, data in listing.items()}
     if files or on_disk != listing and (succeeded or any(map(os.path.lexists, listing))):

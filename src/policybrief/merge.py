@@ -21,6 +21,7 @@ from . import __version__
 from .boundary import regular
 from .errors import MergeError, OutputError, printable
 from .output import (
+    EDITIONS,
     MANIFEST,
     artifact_problem,
     check_writable,
@@ -173,8 +174,8 @@ def check_shards(folders: list[Path]) -> list[Shard]:
         for entry in shard.artifacts.values():
             _read(shard, entry["pdf"], entry["sha256"], problems)
             _read(shard, entry["html"], None, problems)
-            if "docx" in entry:
-                _read(shard, entry["docx"]["path"], entry["docx"]["sha256"], problems)
+            for edition in EDITIONS.keys() & entry.keys():  # Word, web
+                _read(shard, entry[edition]["path"], entry[edition]["sha256"], problems)
         for record in shard.claims.values():
             _read(shard, record["path"], record["sha256"], problems)
     for problem in problems:
@@ -216,8 +217,8 @@ def _merge(shards: list[Shard], into: Path, base: Path, where: str) -> Merged:
             pdfs.append((entry["pdf"], shard.folder))
             for key in ("pdf", "html"):
                 files[into / entry[key]] = shard.files[entry[key]]
-            if "docx" in entry:  # the Word edition
-                files[into / entry["docx"]["path"]] = shard.files[entry["docx"]["path"]]
+            for edition in EDITIONS.keys() & entry.keys():  # Word, web
+                files[into / entry[edition]["path"]] = shard.files[entry[edition]["path"]]
     claims: dict[str, Any] = {}
     for brief in sorted({b for s in shards for b in s.claims}):
         offers = [(s.claims[brief], s) for s in shards if brief in s.claims]

@@ -296,12 +296,18 @@ def intact(path: Path, digest: str, size: int | None = None) -> bool:
         return found.hexdigest() == digest
 
 
+# The editions a target can have beside its PDF, each a table {path, sha256, bytes} in
+# its manifest entry: the Word document (word.py) and the web page (web.py), by the
+# ending of their path after the artifact key.
+EDITIONS = {"docx": ".docx", "web": "/index.html"}
+
+
 def listed_intact(build_dir: Path, entry: dict[str, Any]) -> bool:
-    """Whether the PDF (and the Word edition, if any) of a manifest's artifact entry (as
-    read_manifest keeps it) is still there, as the manifest records it."""
-    docx = entry.get("docx")
-    return intact(build_dir / entry["pdf"], entry["sha256"], entry["bytes"]) and (
-        docx is None or intact(build_dir / docx["path"], docx["sha256"], docx["bytes"]))
+    """Whether the PDF (and the other editions, if any) of a manifest's artifact entry
+    (as read_manifest keeps it) is still there, as the manifest records it."""
+    return intact(build_dir / entry["pdf"], entry["sha256"], entry["bytes"]) and all(
+        intact(build_dir / entry[e]["path"], entry[e]["sha256"], entry[e]["bytes"])
+        for e in EDITIONS if e in entry)
 
 
 def read_json(path: Path) -> Any:
@@ -353,14 +359,16 @@ def artifact_problem(label: str, entry: Any) -> str | None:
         return "sha256: not a SHA-256 hex digest"
     if type(entry.get("bytes")) is not int or entry["bytes"] < 0:
         return "bytes: not a whole number"
-    if "docx" in entry:  # the Word edition (word.py)
-        docx = entry["docx"]
-        if not isinstance(docx, dict) or docx.get("path") != f"{label}.docx":
-            return f"docx: not a table with path {label + '.docx'!r}"
-        if not (isinstance(docx.get("sha256"), str) and _HEX64.match(docx["sha256"])):
-            return "docx.sha256: not a SHA-256 hex digest"
-        if type(docx.get("bytes")) is not int or docx["bytes"] < 0:
-            return "docx.bytes: not a whole number"
+    for edition, ending in EDITIONS.items():
+        if edition not in entry:
+            continue
+        table = entry[edition]
+        if not isinstance(table, dict) or table.get("path") != f"{label}{ending}":
+            return f"{edition}: not a table with path {label + ending!r}"
+        if not (isinstance(table.get("sha256"), str) and _HEX64.match(table["sha256"])):
+            return f"{edition}.sha256: not a SHA-256 hex digest"
+        if type(table.get("bytes")) is not int or table["bytes"] < 0:
+            return f"{edition}.bytes: not a whole number"
     return None
 
 
@@ -425,8 +433,8 @@ def manifest_files(
     manifest = {"generator": generator, "tools": tools, "artifacts": ordered,
                 "claims": dict(sorted(claims.items()))}
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    sums = "".join(f"{a['sha256']}  {a['pdf']}\n" + (
-        f"{a['docx']['sha256']}  {a['docx']['path']}\n" if "docx" in a else "")
+    sums = "".join(f"{a['sha256']}  {a['pdf']}\n" + "".join(
+        f"{a[e]['sha256']}  {a[e]['path']}\n" for e in EDITIONS if e in a)
         for a in ordered.values())
     return {
         build_dir / MANIFEST: text.encode("utf-8"),

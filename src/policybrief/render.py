@@ -30,10 +30,11 @@ log = logging.getLogger(__name__)
 
 def render_html(
     env: SandboxedEnvironment, curated: CuratedBrief, citations: FormattedCitations, config: Config,
-    sentences: dict[str, str] | None = None,
+    sentences: dict[str, str] | None = None, web: Any = None,
 ) -> str:
     """Fill the audience's template with the curated brief; `sentences` are the source
-    sentences around its quotes, by reference (evidence.quote_sentences)."""
+    sentences around its quotes, by reference (evidence.quote_sentences); `web`, for a
+    web page, what web.py gives it (web.WebPage), else None (print)."""
     template_name = curated.audience.template
     labels = load_labels(curated.brief.language, config.labels)
     audience = curated.audience
@@ -50,6 +51,7 @@ def render_html(
         brand=config.brand, labels=labels, quote_sentences=sentences or {},
         justified=justified(curated.brief.language),
         marking_label=marking_label(curated.marking, curated.brief.language, labels),
+        web=web,
     )
 
 

@@ -235,7 +235,9 @@ def make_environment(config: Config) -> SandboxedEnvironment:
             parsers(quotes(context)).renderInline, prose, call, inline, **marks)),
         "cited_block": pass_context(lambda context, prose, call, inline=False, **marks: cited(
             parsers(quotes(context)).render, prose, call, inline, **marks)),
-        "timeline_svg": timeline_svg,
+        "timeline_svg": pass_context(
+            lambda context, events, language, brand, title="Timeline": timeline_svg(
+                events, language, brand, title, inline_style=not context.get("web"))),
     }
     for name, func in ours.items():
         env.filters[name] = bounded_filter(name, func)

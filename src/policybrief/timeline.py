@@ -18,12 +18,14 @@ DATE_RIGHT, AXIS, LABEL = 36.0, 39.5, 43.0
 
 
 def timeline_svg(
-    events: list[TimelineEvent], language: str, brand: Brand, title: str = "Timeline"
+    events: list[TimelineEvent], language: str, brand: Brand, title: str = "Timeline",
+    inline_style: bool = True,
 ) -> Markup:
     """The SVG figure (inline markup) for events in date order; empty if none.
 
     Colours and font come from the brand as SVG attributes: WeasyPrint does not apply
-    the page's CSS inside an SVG.
+    the page's CSS inside an SVG. Without `inline_style` (a web page, whose policy allows
+    no style attribute: web.POLICY) the figure's width is left to the stylesheet.
     """
     if not events:
         return Markup()
@@ -39,9 +41,9 @@ def timeline_svg(
     height = y + 1.0
     description = "; ".join(f"{when}: {event.label}" for _, event, when in rows)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg" role="img" '
+        '<svg xmlns="http://www.w3.org/2000/svg" class="timeline-svg" role="img" '
         # never wider than its column, with or without the audience's stylesheet
-        'style="max-width: 100%" '
+        + ('style="max-width: 100%" ' if inline_style else "") +
         f'viewBox="0 0 {WIDTH:g} {height:.1f}" width="{WIDTH:g}mm" height="{height:.1f}mm" '
         f'font-family="{font}" font-size="2.75" fill="{colour["ink"]}" '
         f'aria-labelledby="timeline-title timeline-desc">',

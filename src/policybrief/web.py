@@ -1,0 +1,310 @@
+"""The web edition: build/<brief-id>/<audience>/index.html, a responsive page of the same
+curated brief, with each numbered paragraph's evidence one click away (from the claim
+map, claims.json) and its notes as sidenotes; build/_web/ holds what every page loads
+(brand.css, web.css, web.js, the fonts, the logo) and build/index.html lists the
+project's briefs. Nothing comes from elsewhere: each page's Content-Security-Policy
+allows only its own folder's files.
+
+A page is the audience's own template rendered with web-base.html.j2 in place of
+base.html.j2 (WebLoader) and `web` set (citations.html.j2 then writes sidenotes and
+evidence), so an audience's blocks, and a project's overrides of them, make both the
+PDF and the web page. build.py renders a page after the PDF (it names the PDF's pages);
+manifest.py writes it, with web_files.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jinja2 import BaseLoader, Environment, TemplateNotFound
+from jinja2.sandbox import SandboxedEnvironment
+
+from . import boundary
+from .brand import TEMPLATES
+from .cite import FormattedCitations
+from .config import Config
+from .curate import CuratedBrief, target_marking
+from .errors import TemplatingError
+from .fonts import font_dirs
+from .i18n import load_labels
+from .load import Project
+from .output import artifact_key
+from .render import fill_template, marking_label, render_html
+
+ASSETS = "_web"  # build/_web/: what every page loads
+PAGE = "index.html"  # a target's page: build/<brief-id>/<audience>/index.html
+BASE, WEB_BASE = "base.html.j2", "web-base.html.j2"
+INDEX_TEMPLATE = "web-index.html.j2"
+# Only the build folder's own files; no inline script or style, no frames, no forms.
+POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+          "font-src 'self'; base-uri 'none'; form-action 'none'")
+# The characters the web fonts keep: Latin (Western and Central European), Cyrillic
+# (Russian, Kazakh), punctuation, currency signs, №, arrows, the minus sign. Fixed, so a
+# font is the same whatever a build's text: a character outside falls back to the
+# reader's own font.
+FONT_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x400, 0x52F), (0x2000, 0x206F),
+               (0x20A0, 0x20C0), (0x2116, 0x2116), (0x2190, 0x21FF), (0x2212, 0x2212))
+
+
+class WebLoader(BaseLoader):
+    """A template loader that gives web-base.html.j2 where base.html.j2 is asked for (and
+    `default:web-base.html.j2` for `default:base.html.j2`); every other name as the
+    wrapped loader finds it."""
+
+    def __init__(self, loader: BaseLoader) -> None:
+        self.loader = loader
+
+    def get_source(self, environment: Environment,
+                   template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        prefix, _, name = template.rpartition(":")
+        if name == BASE:
+            template = f"{prefix}:{WEB_BASE}" if prefix else WEB_BASE
+        return self.loader.get_source(environment, template)
+
+    def list_templates(self) -> list[str]:
+        return self.loader.list_templates()
+
+
+@functools.cache  # one per environment: its compiled templates are kept with it
+def web_environment(env: SandboxedEnvironment) -> SandboxedEnvironment:
+    """The environment `env` with web-base.html.j2 in place of base.html.j2: the same
+    filters, sandbox and search path."""
+    assert env.loader is not None
+    return env.overlay(loader=WebLoader(env.loader))
+
+
+@dataclass(frozen=True)
+class Edition:
+    """A link to an edition of the brief: the PDF, the Word document, another audience."""
+
+    label: str
+    href: str
+    type: str | None = None  # its media type, for a download
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class WebPage:
+    """`web` in a template: set only when rendering a web page (docs/templates.md)."""
+
+    policy: str  # the Content-Security-Policy
+    assets: str  # the relative URL of build/_web/, ending in "/"
+    logo: str | None  # the brand's logo, in assets
+    index: str  # the relative URL of build/index.html
+    editions: tuple[Edition, ...]
+    claims: tuple[dict[str, Any], ...]  # the claim map's claims (claims.json)
+    claims_by_paragraph: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def page_path(key: str) -> str:
+    """A target's page within build/, from its artifact key (output.artifact_key)."""
+    return f"{key}/{PAGE}"
+
+
+def _relative(from_page: str, to: str) -> str:
+    """The URL of build/`to` from the page build/`from_page`."""
+    return posixpath.relpath(to, posixpath.dirname(from_page) or ".")
+
+
+def _pdf_label(labels: dict[str, Any], pages: int) -> str:
+    web = labels["web"]
+    return web["pdf_one"] if pages == 1 else str(web["pdf"]).format(pages=pages)
+
+
+def editions(config: Config, brief_id: str, audiences: list[str], key: str, pages: int,
+             docx: bool, labels: dict[str, Any]) -> tuple[Edition, ...]:
+    """The links of a target's page (its key: output.artifact_key): its PDF and Word
+    edition, then the web editions of the brief's other audiences."""
+    page = page_path(key)
+    found = [Edition(_pdf_label(labels, pages), _relative(page, f"{key}.pdf"),
+                     "application/pdf")]
+    if docx:
+        found.append(Edition(labels["web"]["docx"], _relative(page, f"{key}.docx"),
+                             "application/vnd.openxmlformats-officedocument."
+                             "wordprocessingml.document"))
+    for name in audiences:
+        if not config.writes_web(name):
+            continue
+        other = artifact_key(brief_id, name, config.audiences[name].archival)
+        label = labels["audiences"].get(name, config.audiences[name].label)
+        found.append(Edition(label, _relative(page, page_path(other)),
+                             current=page_path(other) == page))
+    return tuple(found)
+
+
+def render_web(env: SandboxedEnvironment, curated: CuratedBrief,
+               citations: FormattedCitations, config: Config, sentences: dict[str, str],
+               claimed: dict[str, Any], brief_id: str, key: str, pages: int, docx: bool,
+               audiences: list[str]) -> str:
+    """The web page of a target (its artifact key), through the audience's template with
+    web-base.html.j2 (web_environment); `pages`: its PDF's."""
+    labels = load_labels(curated.brief.language, config.labels)
+    page = page_path(key)
+    by_paragraph: dict[str, list[dict[str, Any]]] = {}
+    for claim in claimed["claims"]:
+        for number in claim["paragraphs"]:
+            by_paragraph.setdefault(number, []).append(claim)
+    web = WebPage(
+        policy=POLICY,
+        assets=_relative(page, ASSETS) + "/",
+        logo=_logo_name(config),
+        index=_relative(page, PAGE),
+        editions=editions(config, brief_id, audiences, key, pages, docx, labels),
+        claims=tuple(claimed["claims"]),
+        claims_by_paragraph=by_paragraph,
+    )
+    return render_html(web_environment(env), curated, citations, config, sentences, web=web)
+
+
+def _logo_name(config: Config) -> str | None:
+    logo = config.brand.logo
+    return PurePosixPath(logo).name if logo else None
+
+
+def _template_file(env: SandboxedEnvironment, name: str) -> bytes:
+    """A file found as templates are (the project's templates/ first, then the package):
+    web.css, web.js."""
+    assert env.loader is not None
+    try:
+        text, _, _ = env.loader.get_source(env, name)
+    except TemplateNotFound:
+        raise TemplatingError(f"{name!r} not found in templates/ or the package; restore it, "
+                              f"or copy the package's with `brief templates eject {name}`") \
+            from None
+    return text.encode("utf-8")
+
+
+def _subset(data: bytes) -> bytes:
+    """A font cut down to FONT_RANGES (with uharfbuzz, as the PDFs' fonts are: the same
+    bytes on every machine); the whole font where HarfBuzz cannot subset it."""
+    import uharfbuzz as hb
+
+    keep = hb.SubsetInput()
+    keep.unicode_set.update(c for start, end in FONT_RANGES for c in range(start, end + 1))
+    try:
+        return bytes(hb.subset(hb.Face(hb.Blob(data)), keep).blob.data)
+    except RuntimeError:
+        return data
+
+
+def _css_string(value: str) -> str:
+    from .templating import css_string
+
+    return str(css_string(value))
+
+
+def brand_css(config: Config) -> tuple[str, dict[str, bytes]]:
+    """build/_web/brand.css (the brand's colours as custom properties, its fonts as
+    @font-face rules) and the font files it names, by name under build/_web/."""
+    import json
+
+    brand = config.brand
+    rules: list[str] = []
+    files: dict[str, bytes] = {}
+    for folder in font_dirs().values():
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        for font in meta["files"]:
+            name = f"fonts/{PurePosixPath(font['path']).name}"
+            files[name] = _subset((folder / font["path"]).read_bytes())
+            rules.append(_face(meta["family"], name, font["weight"] or 400, font["style"]))
+    for face in brand.faces:  # the brand's own, from templates/
+        data = boundary.read(config.templates_dir / face.file, config.templates_dir,
+                             "font", name=TEMPLATES)
+        name = f"fonts/{PurePosixPath(face.file).name}"
+        files[name] = data
+        rules.append(_face(face.family, name, face.weight, face.style))
+    colours = "".join(f"  --{name}: {value};\n" for name, value in brand.colours.items())
+    rules.append(f":root {{\n{colours}  --serif: {_css_string(brand.serif)}, serif;\n"
+                 f"  --sans: {_css_string(brand.sans)}, sans-serif;\n}}")
+    return "/* The brand (templates/brand.toml), written by policybrief. */\n" + "\n".join(
+        rules) + "\n", files
+
+
+def _face(family: str, file: str, weight: object, style: str) -> str:
+    return (f"@font-face {{ font-family: {_css_string(family)}; src: url({_css_string(file)}); "
+            f"font-weight: {weight}; font-style: {style}; font-display: swap; }}")
+
+
+def asset_files(config: Config, env: SandboxedEnvironment) -> dict[str, bytes]:
+    """What build/_web/ holds, by name: brand.css and its fonts, web.css, web.js, the
+    logo."""
+    css, files = brand_css(config)
+    files = {"brand.css": css.encode("utf-8"), **files,
+             "web.css": _template_file(env, "web.css"), "web.js": _template_file(env, "web.js")}
+    logo = _logo_name(config)
+    if logo and config.brand.logo:
+        files[logo] = boundary.read(config.templates_dir / config.brand.logo,
+                                    config.templates_dir, "logo", name=TEMPLATES)
+    return files
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """A brief as build/index.html lists it."""
+
+    id: str
+    title: str
+    subtitle: str | None
+    language: str
+    as_of: Any
+    status: str
+    labels: dict[str, Any]
+    audiences: list[dict[str, Any]]
+
+
+def index_page(config: Config, project: Project, env: SandboxedEnvironment,
+               artifacts: dict[str, Any]) -> str:
+    """build/index.html: every brief of the project, its as-of date and status, and for
+    each audience its marking and the editions the manifest's `artifacts` hold."""
+    briefs = []
+    for brief_id in sorted(project.briefs):
+        brief = project.briefs[brief_id].model
+        labels = load_labels(brief.language, config.labels)
+        listed = []
+        for name in brief.audiences:
+            marking = target_marking(brief, name, config.markings)
+            found = []
+            for archival in (False, True):
+                key = artifact_key(brief_id, name, archival)
+                entry = artifacts.get(key)
+                if entry is None:
+                    continue
+                if "web" in entry:
+                    found.append(Edition(labels["web"]["web"], entry["web"]["path"]))
+                found.append(Edition(_pdf_label(labels, entry["pages"]), entry["pdf"],
+                                     "application/pdf"))
+                if "docx" in entry:
+                    found.append(Edition(labels["web"]["docx"], entry["docx"]["path"]))
+            listed.append({
+                "label": labels["audiences"].get(name, config.audiences[name].label),
+                "marking": marking_label(marking, brief.language, labels),
+                "editions": found,
+            })
+        briefs.append(_Listed(brief_id, brief.title, brief.subtitle, brief.language,
+                              brief.as_of, brief.status, labels, listed))
+    languages = {b.language for b in briefs}
+    language = languages.pop() if len(languages) == 1 else "en"
+    labels = load_labels(language, config.labels)
+    return fill_template(
+        env, INDEX_TEMPLATE, config.root, briefs=briefs, labels=labels, language=language,
+        title=labels["web"]["index_title"], brand=config.brand, logo=_logo_name(config),
+        assets=f"{ASSETS}/", policy=POLICY,
+    )
+
+
+def web_files(config: Config, project: Project, env: SandboxedEnvironment,
+              artifacts: dict[str, Any]) -> dict[Path, bytes]:
+    """build/_web/ and build/index.html, when the manifest's `artifacts` list a web page;
+    nothing otherwise."""
+    if not any("web" in entry for entry in artifacts.values()):
+        return {}
+    found = {config.build_dir / ASSETS / name: data
+             for name, data in asset_files(config, env).items()}
+    found[config.build_dir / PAGE] = index_page(config, project, env, artifacts).encode()
+    return found
+
