@@ -410,6 +410,34 @@ def watch(project: Path | None, archive: Path | None) -> None:
     run_watch(project, archive, echo)
 
 
+@cli.command()
+@project_option
+@archive_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port to serve on; 0 picks a free one (the address is printed).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to serve on; only a loopback address unless --allow-remote.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a --host other machines can reach (they could read every brief).")
+def preview(project: Path | None, archive: Path | None, port: int, host: str,
+            allow_remote: bool) -> None:
+    """Build the web editions and serve build/ in your browser on this machine; rebuild
+    on every change, reload the open pages, and show a failed build's error in them.
+
+    Serves http://127.0.0.1:8000/ (build/index.html lists every brief) until Ctrl-C.
+    Builds the PDFs and web editions (not the Word editions) of every target.
+
+    Example: brief preview --port 8080
+    """
+    from .preview import preview as run_preview
+
+    def echo(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()  # line by line, also when piped to a log
+
+    run_preview(project, archive, host, port, allow_remote, echo)
+
+
 HELP_INTO = ("The folder to merge into (default: build/ of the project found from the "
              "current folder, or of --project). It must not hold another build's manifest, "
              "unless it is one of the folders merged, nor be reached through a link out "

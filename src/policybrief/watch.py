@@ -51,9 +51,9 @@ def _relevant(config: Config) -> Callable[[object, str], bool]:
     return relevant
 
 
-def rebuild(config: Config, echo: Callable[[str], None]) -> None:
+def rebuild(config: Config, echo: Callable[[str], None]) -> list[str]:
     """One incremental build in this process (WeasyPrint stays loaded between builds);
-    an error is shown, not raised, so watching goes on."""
+    an error is shown, not raised, so watching goes on. Returns the errors shown."""
     from .build import build
 
     started = time.perf_counter()
@@ -61,7 +61,7 @@ def rebuild(config: Config, echo: Callable[[str], None]) -> None:
         result = build(config, jobs=1)
     except BriefError as exc:
         echo(f"error: {exc.format_message()}")
-        return
+        return [exc.format_message()]
     seconds = time.perf_counter() - started
     for target in result.built:
         echo(f"rebuilt {target.brief_id}/{target.audience} "
@@ -72,33 +72,43 @@ def rebuild(config: Config, echo: Callable[[str], None]) -> None:
         echo(f"nothing to rebuild ({seconds:.1f} s)")
     else:
         echo(f"done in {seconds:.1f} s")
+    return [failure.labelled for failure in result.failed]
 
 
 def watch(project: Path | None, archive: Path | None, echo: Callable[[str], None],
-          stop: Event | None = None) -> None:
-    """Build once, then after each burst of changes rebuild what they affect."""
+          stop: Event | None = None, formats: tuple[str, ...] | None = None,
+          built: Callable[[list[str]], None] | None = None) -> None:
+    """Build once, then after each burst of changes rebuild what they affect; `formats`
+    as --format gives them; `built` is told each build's errors (none: it succeeded)."""
     from watchfiles import watch as watch_files
 
-    config = load_config(project, archive=archive)
+    def build_now(config: Config) -> None:
+        errors = rebuild(config, echo)
+        if built is not None:
+            built(errors)
+
+    config = load_config(project, archive=archive, formats=formats)
     echo(f"watching {config.root} (Ctrl-C to stop)")
-    built = False
+    first = True
     # The watcher starts before the first build (its first, empty, yield triggers it), so
     # no change is missed. A burst of saves (an editor writing twice) is one batch.
     for changes in watch_files(*_paths(config), watch_filter=_relevant(config), debounce=400,
                                step=50, stop_event=stop, raise_interrupt=False,
                                yield_on_timeout=True, rust_timeout=300):
-        if not built:
-            built = True
-            rebuild(config, echo)
+        if first:
+            first = False
+            build_now(config)
             if not changes:
                 continue
         if not changes:
             continue
         names = sorted({Path(path).name for _, path in changes})
         echo(f"changed: {', '.join(names)}")
-        try:
-            config = load_config(config.root, archive=archive)  # the config may have changed
+        try:  # the config may have changed
+            config = load_config(config.root, archive=archive, formats=formats)
         except BriefError as exc:
             echo(f"error: {exc.format_message()}")
+            if built is not None:
+                built([exc.format_message()])
             continue
-        rebuild(config, echo)
+        build_now(config)
