@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import sysconfig
@@ -329,3 +330,21 @@ def browser() -> Iterator[object]:
             yield launched
         finally:
             launched.close()
+
+
+# axe-core, the accessibility engine the web tests inject into pages: `bash scripts/setup
+# --test` fetches it from the npm registry (version and SHA-256 pinned there).
+AXE_VERSION = re.search(r"^AXE_VERSION=(\S+)$", (REPO / "scripts" / "setup").read_text(),
+                        re.MULTILINE)[1]  # type: ignore[index]
+AXE = REPO / ".venv" / "share" / "axe-core" / AXE_VERSION / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The text of axe.min.js. Without it: a failure in CI, elsewhere a skip."""
+    if not AXE.is_file():
+        reason = f"no axe-core at {AXE}; `bash scripts/setup --test` fetches it"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return AXE.read_text(encoding="utf-8")

@@ -230,7 +230,7 @@ def test_bad_formats_value(project: Path, run: object, value: str) -> None:
     shown = {'["pdf", "odt"]': "['pdf', 'odt']", '["docx"]': "['docx']", '"docx"': "'docx'"}
     assert result.output == (
         f"Error: {config}: audiences.analyst.formats: {shown[value]} is not a list of: pdf, "
-        'docx, with "pdf" (the PDF is always built: its laid-out pages are checked and the '
+        'docx, web, with "pdf" (the PDF is always built: its laid-out pages are checked and the '
         'manifest lists it), e.g. ["pdf", "docx"]\n')
     assert not (project / "build").exists()
 

@@ -17,6 +17,7 @@ import asyncio
 import errno
 import ipaddress
 import json
+import os
 import re
 import socket
 import threading
@@ -242,7 +243,8 @@ def preview(project: Path | None, archive: Path | None, host: str, port: int,
         echo(f"warning: serving on {where[0]}: other machines can read these briefs")
     echo(f"serving http://{shown}:{where[1]}/ (Ctrl-C to stop)")
     try:
-        watch(config.root, archive, echo, formats=("pdf", "web"), built=state.finished)
+        watch(config.root, archive, echo, formats=("pdf", "web"), built=state.finished,
+              jobs=os.cpu_count() or 1)
     finally:
         state.stopping = True
         server.should_exit = True

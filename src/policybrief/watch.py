@@ -51,17 +51,33 @@ def _relevant(config: Config) -> Callable[[object, str], bool]:
     return relevant
 
 
-def rebuild(config: Config, echo: Callable[[str], None]) -> list[str]:
+class _Errors(logging.Handler):
+    """The error messages logged while it is installed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def rebuild(config: Config, echo: Callable[[str], None], jobs: int = 1) -> list[str]:
     """One incremental build in this process (WeasyPrint stays loaded between builds);
-    an error is shown, not raised, so watching goes on. Returns the errors shown."""
+    an error is shown, not raised, so watching goes on. Returns the errors: each problem
+    logged (file, line, field: check.py logs them) and the build's own message."""
     from .build import build
 
     started = time.perf_counter()
+    logged = _Errors()
+    logging.getLogger("policybrief").addHandler(logged)
     try:
-        result = build(config, jobs=1)
+        result = build(config, jobs=jobs)
     except BriefError as exc:
         echo(f"error: {exc.format_message()}")
-        return [exc.format_message()]
+        return [*logged.messages, exc.format_message()]
+    finally:
+        logging.getLogger("policybrief").removeHandler(logged)
     seconds = time.perf_counter() - started
     for target in result.built:
         echo(f"rebuilt {target.brief_id}/{target.audience} "
@@ -77,13 +93,13 @@ def rebuild(config: Config, echo: Callable[[str], None]) -> list[str]:
 
 def watch(project: Path | None, archive: Path | None, echo: Callable[[str], None],
           stop: Event | None = None, formats: tuple[str, ...] | None = None,
-          built: Callable[[list[str]], None] | None = None) -> None:
+          built: Callable[[list[str]], None] | None = None, jobs: int = 1) -> None:
     """Build once, then after each burst of changes rebuild what they affect; `formats`
     as --format gives them; `built` is told each build's errors (none: it succeeded)."""
     from watchfiles import watch as watch_files
 
     def build_now(config: Config) -> None:
-        errors = rebuild(config, echo)
+        errors = rebuild(config, echo, jobs)
         if built is not None:
             built(errors)
 

@@ -43,10 +43,10 @@ INDEX_TEMPLATE = "web-index.html.j2"
 # Only the build folder's own files; no inline script or style, no frames, no forms.
 POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
           "font-src 'self'; base-uri 'none'; form-action 'none'")
-# The characters the web fonts keep: Latin (Western and Central European), Cyrillic
-# (Russian, Kazakh), punctuation, currency signs, №, arrows, the minus sign. Fixed, so a
-# font is the same whatever a build's text: a character outside falls back to the
-# reader's own font.
+# The characters the web fonts keep: Latin (Western and Central European), Cyrillic with
+# its supplement (U+0400-052F), punctuation, currency signs, №, arrows, the minus sign.
+# Fixed, so a font is the same whatever a build's text: a character outside falls back to
+# the reader's own font.
 FONT_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x400, 0x52F), (0x2000, 0x206F),
                (0x20A0, 0x20C0), (0x2116, 0x2116), (0x2190, 0x21FF), (0x2212, 0x2212))
 
