@@ -374,3 +374,23 @@ def test_two_builds_write_the_same_web_files(project: Path, tmp_path: Path) -> N
             "_web/brand.css"} <= set(found[0])
     page = found[0]["river-talks/analyst/index.html"].decode()
     assert '<link rel="icon" href="data:,">' in page and 'class="marking"' not in page
+
+
+def test_a_projects_templates_make_its_web_pages(project: Path) -> None:
+    """A project's audience template (extending the packaged one) makes the web page too,
+    through web-base.html.j2; its own web.css is the one build/_web/ holds."""
+    templates = project / "templates"
+    templates.mkdir(exist_ok=True)
+    (templates / "analyst.html.j2").write_text(
+        '{% extends "default:analyst.html.j2" %}{% block edition %}Our own edition'
+        "{% endblock %}\n", encoding="utf-8")
+    (templates / "web.css").write_text("/* the project's */ body { margin: 1rem; }\n",
+                                       encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", "--format", "web", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    build = project / "build"
+    page = (build / "river-talks" / "analyst" / "index.html").read_text(encoding="utf-8")
+    assert '<span class="kind">Our own edition</span>' in page
+    assert '<body class="brief web audience-analyst' in page  # web-base.html.j2's body
+    assert (build / "_web" / "web.css").read_text() == (templates / "web.css").read_text()
+    assert "Our own edition" in (build / "river-talks" / "analyst.html").read_text()

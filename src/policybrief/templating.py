@@ -43,7 +43,7 @@ from .sandbox import BoundedSandbox, bounded_filter
 from .timeline import timeline_svg
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
-_TEMPLATE_FILES = (".j2", ".css")  # what `templates list` shows of a folder
+_TEMPLATE_FILES = (".j2", ".css", ".js")  # what `templates list` shows of a folder
 
 
 @dataclass(frozen=True)
