@@ -394,3 +394,17 @@ def test_a_projects_templates_make_its_web_pages(project: Path) -> None:
     assert '<body class="brief web audience-analyst' in page  # web-base.html.j2's body
     assert (build / "_web" / "web.css").read_text() == (templates / "web.css").read_text()
     assert "Our own edition" in (build / "river-talks" / "analyst.html").read_text()
+
+
+def test_preview_says_when_its_port_is_taken(project: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["preview", "--port", str(port), "--project",
+                                          str(project)])
+    assert result.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is in use; pass another with --port N" in result.output
+    assert not (project / "build").exists()  # nothing built before it could serve
