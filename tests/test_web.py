@@ -408,3 +408,18 @@ def test_preview_says_when_its_port_is_taken(project: Path) -> None:
     assert result.exit_code == 2
     assert f"port {port} on 127.0.0.1 is in use; pass another with --port N" in result.output
     assert not (project / "build").exists()  # nothing built before it could serve
+
+
+def test_check_renders_the_web_pages_too(project: Path) -> None:
+    """`brief check` finds an error that only the web page's template makes."""
+    config = project / "policybrief.toml"
+    config.write_text(config.read_text() + '\n[audiences.analyst]\nformats = ["pdf", "web"]\n')
+    (project / "templates").mkdir(exist_ok=True)
+    (project / "templates" / "web-base.html.j2").write_text(
+        '{% extends "default:web-base.html.j2" %}{% block edition %}{{ brief.editoin }}'
+        "{% endblock %}", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", "--project", str(project)])
+    assert result.exit_code == 1, result.output
+    assert "template 'analyst.html.j2': `brief.editoin`: a Brief has no field 'editoin' at " \
+        in result.output
+    assert "templates/web-base.html.j2:1" in result.output

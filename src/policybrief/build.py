@@ -269,19 +269,26 @@ def render_target(config: Config, project: Project, env: Any, job: Job) -> Targe
         docx = render_docx(curated, prepared.citations, config, marking_label(
             curated.marking, curated.brief.language,
             load_labels(curated.brief.language, config.labels)))
-    web = None
-    if job.web and prepared.citations is not None:  # the web edition, naming the PDF's pages
-        web = render_web(env, curated, prepared.citations, config, prepared.sentences, claimed,
-                         job.brief_id, job.key, rendered.pages, job.docx,
-                         list(project.briefs[job.brief_id].model.audiences))
+    web = _web_page(config, project, env, job, prepared, rendered.pages)
     return Target(job.brief_id, job.audience, rendered, claimed,
                   time.perf_counter() - started, job.archival, docx, web)
 
 
+def _web_page(config: Config, project: Project, env: Any, job: Job, prepared: Prepared,
+              pages: int) -> str | None:
+    """The target's web page (web.py), if the job asks for one; `pages`: its PDF's."""
+    if not job.web or prepared.citations is None:
+        return None
+    return render_web(env, prepared.curated, prepared.citations, config, prepared.sentences,
+                      prepared.claimed, job.brief_id, job.key, pages, job.docx,
+                      list(project.briefs[job.brief_id].model.audiences))
+
+
 def _check_target(config: Config, project: Project, env: Any, job: Job) -> str:
-    """Prepare a target for `brief check`: its label if it passed (none of it is kept,
-    nor sent back from a worker), else the Failure (workers.run_jobs)."""
-    prepare_target(config, project, env, job)
+    """Prepare a target for `brief check`, and its web page (without a PDF, so its page
+    count is unknown): its label if it passed (none of it is kept, nor sent back from a
+    worker), else the Failure (workers.run_jobs)."""
+    _web_page(config, project, env, job, prepare_target(config, project, env, job), 0)
     return job.label
 
 
