@@ -155,7 +155,7 @@ def plan(
             read = audience_files(config, env, template, every)
             docx, web = config.writes_docx(name), config.writes_web(name)
             if web:  # the templates of its web page too (web-base.html.j2 for base)
-                read |= audience_files(config, web_environment(env), template, every)
+                read = {**read, **audience_files(config, web_environment(env), template, every)}
             jobs.append(Job(brief_id, name, archival,
                             input_digest(config, name, archival, read, docx, web),
                             tuple(read.items()), docx, web))

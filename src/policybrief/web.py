@@ -15,6 +15,7 @@ manifest.py writes it, with web_files.
 from __future__ import annotations
 
 import functools
+import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from .i18n import load_labels
 from .load import Project
 from .output import artifact_key
 from .render import fill_template, marking_label, render_html
+from .templating import css_string
 
 ASSETS = "_web"  # build/_web/: what every page loads
 PAGE = "index.html"  # a target's page: build/<brief-id>/<audience>/index.html
@@ -193,16 +195,12 @@ def _subset(data: bytes) -> bytes:
 
 
 def _css_string(value: str) -> str:
-    from .templating import css_string
-
     return str(css_string(value))
 
 
 def brand_css(config: Config) -> tuple[str, dict[str, bytes]]:
     """build/_web/brand.css (the brand's colours as custom properties, its fonts as
     @font-face rules) and the font files it names, by name under build/_web/."""
-    import json
-
     brand = config.brand
     rules: list[str] = []
     files: dict[str, bytes] = {}
