@@ -423,3 +423,38 @@ def test_check_renders_the_web_pages_too(project: Path) -> None:
     assert "template 'analyst.html.j2': `brief.editoin`: a Brief has no field 'editoin' at " \
         in result.output
     assert "templates/web-base.html.j2:1" in result.output
+
+
+def test_merged_shards_have_the_index_and_assets_of_a_full_build(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import TALKING_POINTS, write
+
+    brief = project / "briefs" / "river-talks.yaml"
+    write(brief, brief.read_text(encoding="utf-8") + TALKING_POINTS)
+    run = CliRunner().invoke
+    for k in (1, 2):
+        result = run(cli, ["build", "--format", "web", "--shard", f"{k}/2", "--project",
+                           str(project)])
+        assert result.exit_code == 0, result.output
+        (project / "build").rename(tmp_path / f"shard{k}")
+    shards = [str(tmp_path / "shard1"), str(tmp_path / "shard2")]
+    elsewhere = tmp_path / "elsewhere"  # a folder in no project
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    alone = run(cli, ["manifest", "merge", *shards, "--into", str(tmp_path / "alone")])
+    assert alone.exit_code == 1 and "run the merge inside the project, or pass --project " \
+        "DIR" in alone.output
+    assert not (tmp_path / "alone").exists()
+    merged = run(cli, ["manifest", "merge", *shards, "--into", str(tmp_path / "merged"),
+                       "--project", str(project)])
+    assert merged.exit_code == 0, merged.output
+    result = run(cli, ["build", "--format", "web", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    index = (tmp_path / "merged" / "index.html").read_text()
+    assert index == (project / "build" / "index.html").read_text()
+    for audience in ("analyst", "executive", "talking-points"):
+        assert f'href="river-talks/{audience}/index.html"' in index
+    for name in ("web.css", "web.js", "brand.css"):
+        assert (tmp_path / "merged" / "_web" / name).read_bytes() == (
+            project / "build" / "_web" / name).read_bytes()

@@ -471,18 +471,26 @@ def manifest_merge(folders: tuple[Path, ...], into: Path | None, project: Path |
 
     Example: brief manifest merge shards/briefs-0 shards/briefs-1 --into build
     """
+    from .config import load_config
+    from .errors import ConfigError
     from .merge import merge_builds
 
-    if into is None:
-        from .config import load_config
-
+    config = None
+    if into is None or project is not None:
         config = load_config(project)
+    else:  # the project around, if any: its brand and templates make the web files
+        try:
+            config = load_config(None)
+        except ConfigError:
+            pass
+    if into is None:
+        assert config is not None
         into, within = config.build_dir, (config.root, "the project")
     elif Path(os.path.abspath(into)).is_relative_to(Path.cwd()):
         within = (Path.cwd(), "the current folder")
     else:
         within = (into, str(into))
-    merged = merge_builds(list(folders), into, within)
+    merged = merge_builds(list(folders), into, within, config)
     for pdf, folder in merged.pdfs:
         click.echo(f"merged {merged.into / pdf} from {folder}")
 

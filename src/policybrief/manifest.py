@@ -17,6 +17,7 @@ from .boundary import read_written
 from .config import Config
 from .curate import target_marking
 from .fastpath import installed_versions
+from .i18n import load_labels
 from .jobs import Job, Target
 from .load import Project
 from .output import (
@@ -31,8 +32,9 @@ from .output import (
     sha256,
     write_files,
 )
+from .render import marking_label
 from .templating import make_environment
-from .web import page_path, web_files
+from .web import index_entry, page_path, web_files
 
 
 def tool_versions() -> str:
@@ -146,6 +148,8 @@ def write_targets(
                 "level": marking.level, "caveats": list(marking.caveats),
                 "embargo": marking.embargo.isoformat() if marking.embargo else None,
             }
+        artifacts[job.key].update(index_entry(brief, marking_label(  # build/index.html's
+            marking, brief.language, load_labels(brief.language, config.labels))))
         data = (
             json.dumps(target.claims, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         ).encode("utf-8")
@@ -159,7 +163,7 @@ def write_targets(
     listing = manifest_files(config.build_dir, f"policybrief {__version__}", tool_versions(),
                              artifacts, claims)
     # What the web pages load, and build/index.html (web.py), before the manifest.
-    listing = {**web_files(config, project, make_environment(config), artifacts), **listing}
+    listing = {**web_files(config, make_environment(config), artifacts), **listing}
     # Also when the files on disk are not what they should say (damaged, or foreign).
     on_disk = {path: read_written(path, len(data)) for path, data in listing.items()}
     if files or on_disk != listing and (succeeded or any(map(os.path.lexists, listing))):

@@ -1,7 +1,9 @@
 """`brief manifest merge`: the build folders of `brief build --shard K/N` into one build
 folder, with one manifest.json and SHA256SUMS, the same as one full build writes.
 
-It reads manifests and the files they list, never the project, and needs no WeasyPrint.
+It reads manifests and the files they list, never the project's briefs or sources, and
+needs no WeasyPrint; web editions merged get build/_web/ and index.html from the
+project's brand and templates (web.web_files, as a build writes them).
 Every shard is checked before anything is written: its manifest, the versions it was
 built with, that no target is in two shards, that every listed file is there and every
 PDF and claims.json has its recorded hash. Then output.write_files writes the merged
@@ -19,6 +21,7 @@ from typing import Any
 
 from . import __version__
 from .boundary import regular
+from .config import Config
 from .errors import MergeError, OutputError, printable
 from .output import (
     EDITIONS,
@@ -188,20 +191,23 @@ def check_shards(folders: list[Path]) -> list[Shard]:
 
 
 def merge_builds(folders: list[Path], into: Path,
-                 within: tuple[Path, str] | None = None) -> Merged:
+                 within: tuple[Path, str] | None = None, config: Config | None = None) -> Merged:
     """Merge shard build folders into `into`: their artifacts, each brief's preferred
     claims.json, one manifest.json and SHA256SUMS (written last). Nothing is written
     through a link out of `within` (a folder, and how messages name it; by default
-    `into` itself), and a merge into `into` that was killed is first undone."""
+    `into` itself), and a merge into `into` that was killed is first undone. Web
+    editions merged get build/_web/ and build/index.html written as a build writes them,
+    from the project's `config` (its brand and templates), which they then need."""
     base, where = within or (into, str(into))
     lock = project_lock(into.parent) if into.parent.is_dir() else contextlib.nullcontext()
     with lock:
         confine(base, [into], where)
         remove_stale_temporaries(into)
-        return _merge(check_shards(folders), into, base, where)
+        return _merge(check_shards(folders), into, base, where, config)
 
 
-def _merge(shards: list[Shard], into: Path, base: Path, where: str) -> Merged:
+def _merge(shards: list[Shard], into: Path, base: Path, where: str,
+           config: Config | None) -> Merged:
     if (into / MANIFEST).exists() and into.resolve() not in {
             s.folder.resolve() for s in shards}:
         raise OutputError(
@@ -226,6 +232,15 @@ def _merge(shards: list[Shard], into: Path, base: Path, where: str) -> Merged:
         record, shard = next(offer for offer in offers if offer[0] is best)
         claims[brief] = record
         files[into / record["path"]] = shard.files[record["path"]]
+    if any("web" in entry for entry in artifacts.values()):
+        if config is None:
+            raise MergeError("the folders hold web editions, whose build/_web/ and "
+                             "index.html are made from the project's brand and templates: "
+                             "run the merge inside the project, or pass --project DIR")
+        from .templating import make_environment  # Jinja2, only for web editions
+        from .web import web_files
+
+        files.update(web_files(config, make_environment(config), artifacts, into))
     first = shards[0]
     files.update(manifest_files(into, first.generator, first.tools, artifacts, claims))
     confine(base, {p.parent for p in files}, where)

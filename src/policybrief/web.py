@@ -14,6 +14,7 @@ manifest.py writes it, with web_files.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import posixpath
@@ -29,13 +30,13 @@ from . import boundary
 from .brand import TEMPLATES
 from .cite import FormattedCitations
 from .config import Config
-from .curate import CuratedBrief, target_marking
+from .curate import CuratedBrief
 from .errors import TemplatingError
 from .fonts import font_dirs
 from .i18n import load_labels
-from .load import Project
+from .models import Brief
 from .output import artifact_key
-from .render import fill_template, marking_label, render_html
+from .render import fill_template, render_html
 from .templating import css_string
 
 ASSETS = "_web"  # build/_web/: what every page loads
@@ -249,42 +250,54 @@ class _Listed:
     title: str
     subtitle: str | None
     language: str
-    as_of: Any
+    as_of: dt.date
     status: str
     labels: dict[str, Any]
     audiences: list[dict[str, Any]]
 
 
-def index_page(config: Config, project: Project, env: SandboxedEnvironment,
-               artifacts: dict[str, Any]) -> str:
-    """build/index.html: every brief of the project, its as-of date and status, and for
-    each audience its marking and the editions the manifest's `artifacts` hold."""
+def index_entry(brief: Brief, marking: str | None) -> dict[str, Any]:
+    """What build/index.html shows of a target, kept in its manifest entry (so that a
+    merge of shards, which reads no brief, writes the same index): the brief's title,
+    subtitle, language and as-of date, and the marking as its pages print it."""
+    return {"title": brief.title, "subtitle": brief.subtitle, "language": brief.language,
+            "as_of": brief.as_of.isoformat(), "marking_label": marking}
+
+
+def index_page(config: Config, env: SandboxedEnvironment, artifacts: dict[str, Any]) -> str:
+    """build/index.html: every brief the manifest's `artifacts` hold (from each entry's
+    listing), its as-of date and status, and for each audience its marking and editions:
+    the web page, the PDF, the Word document."""
+    by_brief: dict[str, list[dict[str, Any]]] = {}
+    for key in sorted(artifacts):
+        by_brief.setdefault(artifacts[key]["brief"], []).append(artifacts[key])
+    order = {name: i for i, name in enumerate(config.audiences)}
     briefs = []
-    for brief_id in sorted(project.briefs):
-        brief = project.briefs[brief_id].model
-        labels = load_labels(brief.language, config.labels)
+    for brief_id, entries in sorted(by_brief.items()):
+        entries.sort(key=lambda e: (order.get(e["audience"], len(order)), e["archival"]))
+        first = entries[0]
+        language = str(first.get("language", "en"))
+        labels = load_labels(language, config.labels)
         listed = []
-        for name in brief.audiences:
-            marking = target_marking(brief, name, config.markings)
+        for entry in entries:
             found = []
-            for archival in (False, True):
-                key = artifact_key(brief_id, name, archival)
-                entry = artifacts.get(key)
-                if entry is None:
-                    continue
-                if "web" in entry:
-                    found.append(Edition(labels["web"]["web"], entry["web"]["path"]))
-                found.append(Edition(_pdf_label(labels, entry["pages"]), entry["pdf"],
-                                     "application/pdf"))
-                if "docx" in entry:
-                    found.append(Edition(labels["web"]["docx"], entry["docx"]["path"]))
+            if "web" in entry:
+                found.append(Edition(labels["web"]["web"], entry["web"]["path"]))
+            found.append(Edition(_pdf_label(labels, entry["pages"]), entry["pdf"],
+                                 "application/pdf"))
+            if "docx" in entry:
+                found.append(Edition(labels["web"]["docx"], entry["docx"]["path"]))
+            name = entry["audience"]
+            profile = config.audiences.get(name)
             listed.append({
-                "label": labels["audiences"].get(name, config.audiences[name].label),
-                "marking": marking_label(marking, brief.language, labels),
+                "label": labels["audiences"].get(name, profile.label if profile else name),
+                "marking": entry.get("marking_label"),
                 "editions": found,
             })
-        briefs.append(_Listed(brief_id, brief.title, brief.subtitle, brief.language,
-                              brief.as_of, brief.status, labels, listed))
+        as_of = dt.date.fromisoformat(str(first.get("as_of", "1970-01-01")))
+        briefs.append(_Listed(brief_id, str(first.get("title", brief_id)), first.get("subtitle"),
+                              language, as_of, str(first.get("status", "final")), labels,
+                              listed))
     languages = {b.language for b in briefs}
     language = languages.pop() if len(languages) == 1 else "en"
     labels = load_labels(language, config.labels)
@@ -295,14 +308,14 @@ def index_page(config: Config, project: Project, env: SandboxedEnvironment,
     )
 
 
-def web_files(config: Config, project: Project, env: SandboxedEnvironment,
-              artifacts: dict[str, Any]) -> dict[Path, bytes]:
-    """build/_web/ and build/index.html, when the manifest's `artifacts` list a web page;
-    nothing otherwise."""
+def web_files(config: Config, env: SandboxedEnvironment, artifacts: dict[str, Any],
+              into: Path | None = None) -> dict[Path, bytes]:
+    """build/_web/ and build/index.html (or under `into`: a merge's folder), when the
+    manifest's `artifacts` list a web page; nothing otherwise."""
     if not any("web" in entry for entry in artifacts.values()):
         return {}
-    found = {config.build_dir / ASSETS / name: data
-             for name, data in asset_files(config, env).items()}
-    found[config.build_dir / PAGE] = index_page(config, project, env, artifacts).encode()
+    folder = into or config.build_dir
+    found = {folder / ASSETS / name: data for name, data in asset_files(config, env).items()}
+    found[folder / PAGE] = index_page(config, env, artifacts).encode()
     return found
 
