@@ -235,7 +235,7 @@ def test_no_serious_accessibility_violations(browser: Any, served: str, axe_sour
                                              viewport: dict[str, int]) -> None:
     """axe-core, injected into every page (the project's pages allow no inline script,
     so it goes in through Playwright), finds nothing serious or critical, the evidence
-    and notes open as closed."""
+    and notes open as closed; and no page is wider than the screen."""
     for target in (*PAGES, ""):
         page, problems = _open(browser, served + (f"{target}/index.html" if target else ""),
                                viewport)
@@ -253,6 +253,8 @@ def test_no_serious_accessibility_violations(browser: Any, served: str, axe_sour
             serious = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"])
                        for v in found if v["impact"] in ("serious", "critical")]
             assert not serious, (target, states, serious)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= viewport["width"], (target, "runs off the screen", wide)
         page.context.close()
         assert not [p for p in problems if "axe" not in p], problems
 
