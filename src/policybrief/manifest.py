@@ -1,6 +1,7 @@
 """A build's side of its manifest (build/manifest.json): which targets the last build
-left current, and the writing of what a build rendered (PDF, HTML, each brief's
-claims.json, then the manifest and SHA256SUMS). The format of the manifest, the choice
+left current, and the writing of what a build rendered (PDF, HTML, Word and web
+editions, each brief's claims.json, build/_web/ and index.html, then the manifest and
+SHA256SUMS). The format of the manifest, the choice
 of each brief's claims.json and the writing itself are output.py's; only build.py uses
 this module (merge.py writes through output.py directly).
 """
@@ -95,8 +96,9 @@ def claims_due(
 def write_targets(
     config: Config, project: Project, built: list[tuple[Target, Job]], succeeded: bool = False
 ) -> None:
-    """Write each target's PDF, HTML and Word edition (if asked for), each brief's
-    claims.json, then the manifest (build/manifest.json) and SHA256SUMS last, so they
+    """Write each target's PDF, HTML, Word and web editions (those asked for), each
+    brief's claims.json, build/_web/ and build/index.html when there are web editions
+    (web.web_files), then the manifest (build/manifest.json) and SHA256SUMS last, so they
     never list a missing file. A build that `succeeded` leaves a manifest even with
     nothing built (a shard with no targets: `brief manifest merge` needs one from every
     shard).
