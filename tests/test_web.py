@@ -460,3 +460,16 @@ def test_merged_shards_have_the_index_and_assets_of_a_full_build(
     for name in ("web.css", "web.js", "brand.css"):
         assert (tmp_path / "merged" / "_web" / name).read_bytes() == (
             project / "build" / "_web" / name).read_bytes()
+
+
+def test_which_addresses_the_preview_serves() -> None:
+    from policybrief.errors import UsageError
+    from policybrief.preview import check_host
+
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        check_host(host, allow_remote=False)  # this machine only: served
+    check_host("0.0.0.0", allow_remote=True)  # others, when the flag says so
+    for host, words in (("192.168.1.5", "refusing to serve on 192.168.1.5"),
+                        ("example.org", "is not an IP address")):
+        with pytest.raises(UsageError, match=words):
+            check_host(host, allow_remote=False)
