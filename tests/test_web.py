@@ -234,8 +234,8 @@ def test_language_marking_and_editions_as_in_print(browser: Any, served: str) ->
 def test_no_serious_accessibility_violations(browser: Any, served: str, axe_source: str,
                                              viewport: dict[str, int]) -> None:
     """axe-core, injected into every page (the project's pages allow no inline script,
-    so it goes in through Playwright), finds nothing serious or critical, the evidence
-    and notes open as closed; and no page is wider than the screen."""
+    so it goes in through Playwright), finds no violation, the evidence and notes open as
+    closed; and no page is wider than the screen."""
     for target in (*PAGES, ""):
         page, problems = _open(browser, served + (f"{target}/index.html" if target else ""),
                                viewport)
@@ -250,9 +250,10 @@ def test_no_serious_accessibility_violations(browser: Any, served: str, axe_sour
                               "n => n.classList.add('open'))")
             found = page.evaluate("async () => (await axe.run(document, {resultTypes: "
                                   "['violations']})).violations")
-            serious = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"])
-                       for v in found if v["impact"] in ("serious", "critical")]
-            assert not serious, (target, states, serious)
+            # None serious or critical, as the issue asks; and, as it stands, none at all
+            # (the moderate "region" and "landmark-one-main" were fixed: web.one_main).
+            assert not [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"])
+                        for v in found], (target, states)
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= viewport["width"], (target, "runs off the screen", wide)
         page.context.close()

@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import json
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -161,7 +162,22 @@ def render_web(env: SandboxedEnvironment, curated: CuratedBrief,
         claims=tuple(claimed["claims"]),
         claims_by_paragraph=by_paragraph,
     )
-    return render_html(web_environment(env), curated, citations, config, sentences, web=web)
+    return one_main(render_html(web_environment(env), curated, citations, config, sentences,
+                                web=web))
+
+
+_MAIN = re.compile(r"<(/?)main\b")
+
+
+def one_main(page: str) -> str:
+    """A page with one <main>: web-base.html.j2's, around the whole brief; any other (an
+    audience template's, which in print marks its sections) made a <div>, its attributes
+    kept. The outer one opens first and closes last; no text or attribute can hold a tag,
+    as the templates escape them."""
+    tags = [m.start() for m in _MAIN.finditer(page)]
+    inner = set(tags[1:-1])
+    return _MAIN.sub(lambda m: m.group(0) if m.start() not in inner else f"<{m.group(1)}div",
+                     page)
 
 
 def _logo_name(config: Config) -> str | None:
