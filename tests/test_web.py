@@ -331,6 +331,7 @@ def test_preview_reloads_an_edit_and_shows_a_build_error(
             time.sleep(0.2)
         assert preview.status() == {"version": 1, "error": None}, preview.lines
         page, problems = _open(browser, preview.url + "astana-talks/analyst/index.html")
+        page.click('a.pnum[href="#evidence-1.2"]')  # open, and to stay open after a reload
         page.evaluate("window.notReloaded = true")
         # Edit a note the analyst brief cites: its evidence shows the new words.
         source = project / "sources" / "analysis-mediator-2017.yaml"
@@ -341,6 +342,7 @@ def test_preview_reloads_an_edit_and_shows_a_build_error(
         page.wait_for_function("() => document.body.textContent.includes('Freshly edited.')",
                                timeout=60_000)
         assert page.evaluate("window.notReloaded") is None  # the page reloaded itself
+        page.wait_for_selector('[id="evidence-1.2"][open]', timeout=5_000)  # still open
         # A build error: the page says so, instead of its stale content.
         source.write_text(original + "\n  - this: [is not closed\n", encoding="utf-8")
         page.wait_for_selector(".preview-error", timeout=60_000)

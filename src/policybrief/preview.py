@@ -34,7 +34,8 @@ _POLICY = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^
 _HEAD_END = re.compile(r"</head>", re.IGNORECASE)
 
 RELOAD_JS = """\
-/* brief preview: reload when a build succeeds; show its error when one fails. */
+/* brief preview: reload when a build succeeds (what was open stays open); show its
+   error when one fails. */
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="preview-version"]');
@@ -54,13 +55,30 @@ RELOAD_JS = """\
     }
     panel.querySelector("pre").textContent = message;
   }
+  /* What the reader had opened (evidence, notes) stays open across a reload. */
+  var key = "brief-preview-open:" + window.location.pathname;
+  var kept = JSON.parse(window.sessionStorage.getItem(key) || "[]");
+  window.sessionStorage.removeItem(key);
+  kept.forEach(function (id) {
+    var element = document.getElementById(id);
+    if (!element) { return; }
+    if (element.tagName === "DETAILS") { element.open = true; }
+    else { element.classList.add("open"); }
+  });
+  function reload() {
+    var open = Array.prototype.map.call(
+      document.querySelectorAll("details[open][id], .sidenote.open[id]"),
+      function (element) { return element.id; });
+    window.sessionStorage.setItem(key, JSON.stringify(open));
+    window.location.reload();
+  }
   var events = new EventSource("/__preview__/events");
   events.addEventListener("build", function (event) {
     var state = JSON.parse(event.data);
     if (state.error) {
       showError(state.error);
     } else if (state.version !== shown) {
-      window.location.reload();
+      reload();
     }
   });
 })();
