@@ -28,6 +28,7 @@ from conftest import REPO
 from policybrief.cli import cli
 from policybrief.preview import add_preview
 from policybrief.web import POLICY
+from test_astana import seeds
 
 PAGES = ("astana-talks/analyst", "astana-talks/executive", "astana-talks/talking-points",
          "astana-talks/committee", "astana-talks-ru/executive", "astana-talks-kk/executive")
@@ -47,7 +48,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's project, built (its audiences list the web format); returns
     its build folder."""
     copy = _copy_project(tmp_path_factory.mktemp("web") / "repo")
-    result = CliRunner().invoke(cli, ["build", "--project", str(copy)])
+    archive = seeds(required=False)  # the source sentences around quotes come from it
+    result = CliRunner().invoke(cli, ["build", "--project", str(copy),
+                                      *(["--archive", str(archive)] if archive else [])])
     assert result.exit_code == 0, result.output
     return copy / "build"
 
@@ -130,15 +133,19 @@ def test_a_paragraph_number_opens_its_quote_and_assessment(
     browser: Any, served: str, site: Path
 ) -> None:
     claims = json.loads((site / "astana-talks" / "claims.json").read_text())["claims"]
-    claim = next(c for c in claims if c["quote"] and c["paragraphs"])
+    # With the archive (always in CI), a quote marked in its source sentence.
+    claim = max((c for c in claims if c["quote"] and c["paragraphs"]),
+                key=lambda c: c["source_sentence"] is not None)
     number = claim["paragraphs"][0]
     page, problems = _open(browser, served + "astana-talks/analyst/index.html")
     evidence = page.locator(f'[id="evidence-{number}"]')
     assert evidence.get_attribute("open") is None
-    quote = evidence.locator("blockquote.claim-quote").first
-    assert not quote.is_visible()
+    quote = evidence.locator("mark.claim-quote" if claim["source_sentence"]
+                             else "blockquote.claim-quote").first
+    assert quote.count() and not quote.is_visible()
     page.click(f'a.pnum[href="#evidence-{number}"]')
     assert evidence.get_attribute("open") is not None
+    assert quote.is_visible()
     shown = _words(evidence.inner_text())
     assert _words(claim["quote"]) in shown
     assert _words(claim["assessment"]) in shown
@@ -476,3 +483,17 @@ def test_which_addresses_the_preview_serves() -> None:
                         ("example.org", "is not an IP address")):
         with pytest.raises(UsageError, match=words):
             check_host(host, allow_remote=False)
+
+
+def test_a_quote_is_marked_in_its_source_sentence() -> None:
+    from policybrief.web import CONTEXT_WORDS, in_sentence
+
+    long = " ".join(f"w{i}" for i in range(60))
+    before, quote, after = in_sentence("W30  w31", long)  # type: ignore[misc]
+    assert quote == "w30 w31"  # as the source writes it
+    assert before.startswith("… ") and before.endswith(" w29 ")
+    assert len(before.split()) == CONTEXT_WORDS + 1  # the ellipsis and 20 words
+    assert after.endswith(" …") and after.startswith(" w32")
+    assert in_sentence("Mediation is sensitive.", '"Mediation is sensitive.') == (
+        '"', "Mediation is sensitive.", "")
+    assert in_sentence("not there", long) is None

@@ -103,6 +103,8 @@ class WebPage:
     editions: tuple[Edition, ...]
     claims: tuple[dict[str, Any], ...]  # the claim map's claims (claims.json)
     claims_by_paragraph: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # By note reference: a quote in its source sentence, as (before, quote, after).
+    in_sentence: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 def page_path(key: str) -> str:
@@ -161,6 +163,9 @@ def render_web(env: SandboxedEnvironment, curated: CuratedBrief,
         editions=editions(config, brief_id, audiences, key, pages, docx, labels),
         claims=tuple(claimed["claims"]),
         claims_by_paragraph=by_paragraph,
+        in_sentence={c["ref"]: found for c in claimed["claims"] if c["quote"] and
+                     c["source_sentence"] and (found := in_sentence(c["quote"],
+                                                                    c["source_sentence"]))},
     )
     return one_main(render_html(web_environment(env), curated, citations, config, sentences,
                                 web=web))
@@ -178,6 +183,27 @@ def one_main(page: str) -> str:
     inner = set(tags[1:-1])
     return _MAIN.sub(lambda m: m.group(0) if m.start() not in inner else f"<{m.group(1)}div",
                      page)
+
+
+CONTEXT_WORDS = 20  # of a source sentence, at most, on either side of its quote
+
+
+def in_sentence(quote: str, sentence: str) -> tuple[str, str, str] | None:
+    """The source sentence around a quote, as (before, the quote as the source writes it,
+    after), each side cut to its CONTEXT_WORDS nearest words (an archived text's first
+    "sentence" can hold its page furniture); None where the quote is not in it word for
+    word (spacing and case aside)."""
+    words = [re.escape(w) for w in quote.split()]
+    found = re.search(r"\s+".join(words), sentence, re.IGNORECASE) if words else None
+    if found is None:
+        return None
+    before, after = sentence[:found.start()], sentence[found.end():]
+    head, tail = before.split(" "), after.split(" ")
+    if len(head) > CONTEXT_WORDS + 1:
+        before = "… " + " ".join(head[-CONTEXT_WORDS - 1:])
+    if len(tail) > CONTEXT_WORDS + 1:
+        after = " ".join(tail[:CONTEXT_WORDS + 1]) + " …"
+    return before, found.group(0), after
 
 
 def _logo_name(config: Config) -> str | None:
