@@ -320,7 +320,12 @@ class Preview:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)  # Ctrl-C
-        code = self.process.wait(timeout=15)
+        try:
+            code = self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # never left running, whatever failed
+            self.process.kill()
+            self.process.wait()
+            raise
         self.reader.join(timeout=5)
         assert self.process.stdout is not None
         self.process.stdout.close()
