@@ -502,3 +502,32 @@ def test_a_quote_is_marked_in_its_source_sentence() -> None:
     assert in_sentence("Mediation is sensitive.", '"Mediation is sensitive.') == (
         '"', "Mediation is sensitive.", "")
     assert in_sentence("not there", long) is None
+
+
+def _dead_links(build: Path) -> list[str]:
+    """Every href and src of the web pages and the index that names a file not there."""
+    dead = []
+    for page in [build / "index.html", *build.glob("*/*/index.html")]:
+        for link in re.findall(r'(?:src|href)="([^"#][^"]*)"', page.read_text("utf-8")):
+            if not re.match(r"[a-z]+:", link) and not (page.parent / link.split("#")[0]
+                                                       ).resolve().is_file():
+                dead.append(f"{page.relative_to(build)}: {link}")
+    return dead
+
+
+def test_no_link_is_dead(site: Path, project: Path) -> None:
+    """In the Astana build, and in an archival build (`--archival`) of all three
+    packaged audiences, whose pages link each other's archival pages."""
+    from conftest import TALKING_POINTS, write
+
+    assert not _dead_links(site)
+    brief = project / "briefs" / "river-talks.yaml"
+    write(brief, brief.read_text(encoding="utf-8") + TALKING_POINTS)
+    result = CliRunner().invoke(cli, ["build", "--archival", "--format", "web", "--project",
+                                      str(project)])
+    assert result.exit_code == 0, result.output
+    build = project / "build"
+    assert not _dead_links(build)
+    page = (build / "river-talks" / "executive.pdfa" / "index.html").read_text("utf-8")
+    assert '<a href="index.html" aria-current="page">' in page
+    assert '<a href="../analyst.pdfa/index.html">' in page

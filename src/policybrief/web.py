@@ -36,7 +36,7 @@ from .errors import TemplatingError
 from .fonts import font_dirs
 from .i18n import load_labels
 from .models import Brief
-from .output import artifact_key
+from .output import ARCHIVAL, artifact_key
 from .render import fill_template, render_html
 from .templating import css_string
 
@@ -122,10 +122,15 @@ def _pdf_label(labels: dict[str, Any], pages: int) -> str:
     return web["pdf_one"] if pages == 1 else str(web["pdf"]).format(pages=pages)
 
 
-def editions(config: Config, brief_id: str, audiences: list[str], key: str, pages: int,
-             docx: bool, labels: dict[str, Any]) -> tuple[Edition, ...]:
-    """The links of a target's page (its key: output.artifact_key): its PDF and Word
-    edition, then the web editions of the brief's other audiences."""
+def editions(config: Config, brief_id: str, audiences: list[str], audience: str,
+             archival: bool, pages: int, docx: bool, labels: dict[str, Any]
+             ) -> tuple[Edition, ...]:
+    """The links of the page of a target (the brief for `audience`, `archival` or not):
+    its PDF and Word edition, then the web editions of the brief's audiences, built in
+    the same build: archival where their profile says so, or all of them where this one
+    is archival though its profile is not (`brief build --archival`)."""
+    key = artifact_key(brief_id, audience, archival)
+    every_archival = archival and not config.audiences[audience].archival
     page = page_path(key)
     found = [Edition(_pdf_label(labels, pages), _relative(page, f"{key}.pdf"),
                      "application/pdf")]
@@ -136,7 +141,7 @@ def editions(config: Config, brief_id: str, audiences: list[str], key: str, page
     for name in audiences:
         if not config.writes_web(name):
             continue
-        other = artifact_key(brief_id, name, config.audiences[name].archival)
+        other = artifact_key(brief_id, name, every_archival or config.audiences[name].archival)
         label = labels["audiences"].get(name, config.audiences[name].label)
         found.append(Edition(label, _relative(page, page_path(other)),
                              current=page_path(other) == page))
@@ -160,7 +165,8 @@ def render_web(env: SandboxedEnvironment, curated: CuratedBrief,
         assets=_relative(page, ASSETS) + "/",
         logo=_logo_name(config),
         index=_relative(page, PAGE),
-        editions=editions(config, brief_id, audiences, key, pages, docx, labels),
+        editions=editions(config, brief_id, audiences, curated.audience.name,
+                          key.endswith(ARCHIVAL), pages, docx, labels),
         claims=tuple(claimed["claims"]),
         claims_by_paragraph=by_paragraph,
         in_sentence={c["ref"]: found for c in claimed["claims"] if c["quote"] and
