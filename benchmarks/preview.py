@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,14 +24,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BRIEF = str(Path(sys.executable).parent / "brief")
 sys.path.insert(0, str(REPO / "tests"))
-
-
-def copy_project(dest: Path) -> Path:
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, dest / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, dest / name)
-    return dest
 
 
 def timed_build(project: Path, *formats: str) -> float:
@@ -48,11 +39,11 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from conftest import CHROMIUM
+    from conftest import CHROMIUM, copy_repository_project
     from test_web import Preview
 
     with tempfile.TemporaryDirectory() as tmp:
-        project = copy_project(Path(tmp) / "repo")
+        project = copy_repository_project(Path(tmp) / "repo")
         timed_build(project, "pdf")  # warm the caches
         pdf = statistics.median(timed_build(project, "pdf") for _ in range(3))
         web = statistics.median(timed_build(project, "pdf", "web") for _ in range(3))

@@ -101,6 +101,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest / "build" / "river-talks" / "analyst.pdf"
 
 
+def copy_repository_project(dest: Path) -> Path:
+    """A copy of the repository's own project (the Astana brief) at dest: its briefs,
+    sources, templates, config and places; returns dest."""
+    for name in ("briefs", "sources", "templates"):
+        shutil.copytree(REPO / name, dest / name)
+    for name in ("pyproject.toml", "places.yaml"):
+        shutil.copy(REPO / name, dest / name)
+    return dest
+
+
 def pdf_text(path: Path) -> str:
     """All text of a PDF, pages joined, whitespace folded."""
     reader = PdfReader(path)

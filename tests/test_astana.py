@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
-from conftest import REPO, pdf_fonts, pdf_text
+from conftest import REPO, copy_repository_project, pdf_fonts, pdf_text
 from policybrief.cli import cli
 from policybrief.config import load_config
 from policybrief.load import load_project
@@ -67,10 +66,7 @@ def test_quotes_mean_what_their_source_says(run: Callable[..., Result], tmp_path
     not cut after a negation. The note's first quote (the words without "no") fails it."""
     archive = seeds()
     copy = tmp_path / "repo"
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, copy / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, copy / name)
+    copy_repository_project(copy)
     result = run("check", "--strict", "--archive", archive, "--project", copy)
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
@@ -91,10 +87,7 @@ def test_the_talking_points_cite_nothing_sensitive(run: Callable[..., Result],
     and checks clean with its public talking points at OFFICIAL; a line to take resting on
     the sheet fails the check, naming the note."""
     copy = tmp_path / "repo"
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, copy / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, copy / name)
+    copy_repository_project(copy)
     config = load_config(copy)
     assert config.markings is not None and config.markings.default == "OFFICIAL"
     project, _ = load_project(config)
@@ -132,10 +125,7 @@ def astana_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repository's project, built once (strict where the archive is there);
     returns its build folder."""
     copy = tmp_path_factory.mktemp("astana") / "repo"
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, copy / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, copy / name)
+    copy_repository_project(copy)
     archive = seeds(required=False)
     strict = ["--strict", "--archive", str(archive)] if archive else []  # quotes need it
     result = CliRunner().invoke(cli, ["build", *strict, "--project", str(copy)])

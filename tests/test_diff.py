@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import FIXTURES, REPO, pdf_text
+from conftest import FIXTURES, copy_repository_project, pdf_text
 from policybrief.cli import cli
 from policybrief.diff import word_diff
 
@@ -260,10 +260,7 @@ def test_word_diff() -> None:
 @pytest.fixture(scope="module")
 def astana(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("astana") / "repo"
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, repo / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, repo / name)
+    copy_repository_project(repo)
     git(repo, "init", "-q")
     commit(repo, "as cleared")
     brief, source = repo / "briefs/astana-talks.yaml", repo / "sources/analysis-mediator-2017.yaml"

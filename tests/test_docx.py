@@ -7,7 +7,6 @@ import hashlib
 import html
 import json
 import re
-import shutil
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,19 +16,11 @@ from click.testing import CliRunner
 from docx import Document
 from docx.oxml.ns import qn
 
-from conftest import REPO, pdf_text, write
+from conftest import REPO, copy_repository_project, pdf_text, write
 from policybrief.cli import cli
 
 TARGETS = ("astana-talks/analyst", "astana-talks/executive", "astana-talks/talking-points",
            "astana-talks/committee", "astana-talks-ru/executive", "astana-talks-kk/executive")
-
-
-def _copy(folder: Path) -> Path:
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, folder / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, folder / name)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +29,7 @@ def astana(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     second with --force): their build folders."""
     builds = []
     for name in ("one", "two"):
-        copy = _copy(tmp_path_factory.mktemp(name) / "repo")
+        copy = copy_repository_project(tmp_path_factory.mktemp(name) / "repo")
         result = CliRunner().invoke(cli, ["build", "--format", "docx", "--force", "-j", "2",
                                           "--project", str(copy)])
         assert result.exit_code == 0, result.output

@@ -6,14 +6,13 @@ written; and the Astana briefs pass every check."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 
-from conftest import REPO, TALKING_POINTS, note_text, write
+from conftest import TALKING_POINTS, copy_repository_project, note_text, write
 from policybrief.verify import REMEDIES
 from test_astana import seeds
 
@@ -115,10 +114,7 @@ def test_verbose_build_says_what_was_checked(run: Callable[..., Result], three: 
 def _astana(tmp_path: Path, citation_style: str = "") -> Path:
     """A copy of the repository's project; with another citation style if given."""
     copy = tmp_path / "repo"
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, copy / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, copy / name)
+    copy_repository_project(copy)
     if citation_style:
         config = copy / "pyproject.toml"
         text = config.read_text(encoding="utf-8")

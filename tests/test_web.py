@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from markupsafe import escape
 
-from conftest import REPO
+from conftest import REPO, copy_repository_project
 from policybrief.cli import cli
 from policybrief.preview import add_preview
 from policybrief.web import POLICY
@@ -35,19 +35,11 @@ PAGES = ("astana-talks/analyst", "astana-talks/executive", "astana-talks/talking
 DESKTOP, PHONE = {"width": 1400, "height": 900}, {"width": 390, "height": 844}
 
 
-def _copy_project(dest: Path) -> Path:
-    for name in ("briefs", "sources", "templates"):
-        shutil.copytree(REPO / name, dest / name)
-    for name in ("pyproject.toml", "places.yaml"):
-        shutil.copy(REPO / name, dest / name)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's project, built (its audiences list the web format); returns
     its build folder."""
-    copy = _copy_project(tmp_path_factory.mktemp("web") / "repo")
+    copy = copy_repository_project(tmp_path_factory.mktemp("web") / "repo")
     archive = seeds(required=False)  # the source sentences around quotes come from it
     result = CliRunner().invoke(cli, ["build", "--project", str(copy),
                                       *(["--archive", str(archive)] if archive else [])])
@@ -335,7 +327,7 @@ class Preview:
 def test_preview_reloads_an_edit_and_shows_a_build_error(
     browser: Any, tmp_path: Path
 ) -> None:
-    project = _copy_project(tmp_path / "repo")
+    project = copy_repository_project(tmp_path / "repo")
     preview = Preview(project)
     try:
         deadline = time.monotonic() + 120
@@ -531,3 +523,17 @@ def test_no_link_is_dead(site: Path, project: Path) -> None:
     page = (build / "river-talks" / "executive.pdfa" / "index.html").read_text("utf-8")
     assert '<a href="index.html" aria-current="page">' in page
     assert '<a href="../analyst.pdfa/index.html">' in page
+
+
+def test_a_web_file_linked_out_of_templates_is_refused(project: Path, tmp_path: Path) -> None:
+    """A project's web.js that is a link out of templates/ is a clear error (exit 3, no
+    traceback), as a stylesheet's is; nothing of the web edition is written."""
+    outside = tmp_path / "outside.js"
+    outside.write_text("alert(1);\n", encoding="utf-8")
+    (project / "templates").mkdir(exist_ok=True)
+    (project / "templates" / "web.js").symlink_to(outside)
+    result = CliRunner().invoke(cli, ["build", "--format", "web", "--project", str(project)])
+    assert result.exit_code == 3, result.output
+    assert "template 'web.js' is a link to" in result.output
+    assert "outside templates/" in result.output and "Traceback" not in result.output
+    assert not (project / "build" / "_web").exists()

@@ -175,13 +175,20 @@ def load_stylesheet(env: SandboxedEnvironment, name: str) -> Stylesheet:
     first, then the package; `default:` for the package's own)."""
     if not name:
         return Stylesheet()
+    return Stylesheet(name, template_text(
+        env, name, "stylesheet", 'fix `stylesheet` in the audience\'s config, or set it to "" '
+        "for none"))
+
+
+def template_text(env: SandboxedEnvironment, name: str, what: str, remedy: str) -> str:
+    """The text of the file `name` (a stylesheet, web.js), found as templates are: the
+    project's templates/ first, then the package; `what` it is and the `remedy` when it
+    is not there, for the error."""
     try:
         text, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
     except TemplateNotFound:
         raise TemplatingError(
-            f"stylesheet {name!r} not found in templates/ or the package; fix `stylesheet` "
-            'in the audience\'s config, or set it to "" for none'
-        ) from None
+            f"{what} {name!r} not found in templates/ or the package; {remedy}") from None
     except SecurityError as exc:  # a way out of templates/, a pipe, a file too big
         raise PolicyError(str(exc)) from None
-    return Stylesheet(name, text)
+    return text

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from jinja2 import BaseLoader, Environment, TemplateNotFound
+from jinja2 import BaseLoader, Environment
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import boundary
@@ -32,12 +32,11 @@ from .brand import TEMPLATES
 from .cite import FormattedCitations
 from .config import Config
 from .curate import CuratedBrief
-from .errors import TemplatingError
 from .fonts import font_dirs
 from .i18n import load_labels
 from .models import Brief
 from .output import ARCHIVAL, artifact_key
-from .render import fill_template, render_html
+from .render import fill_template, render_html, template_text
 from .templating import css_string
 
 ASSETS = "_web"  # build/_web/: what every page loads
@@ -218,16 +217,9 @@ def _logo_name(config: Config) -> str | None:
 
 
 def _template_file(env: SandboxedEnvironment, name: str) -> bytes:
-    """A file found as templates are (the project's templates/ first, then the package):
-    web.css, web.js."""
-    assert env.loader is not None
-    try:
-        text, _, _ = env.loader.get_source(env, name)
-    except TemplateNotFound:
-        raise TemplatingError(f"{name!r} not found in templates/ or the package; restore it, "
-                              f"or copy the package's with `brief templates eject {name}`") \
-            from None
-    return text.encode("utf-8")
+    """web.css or web.js, found as templates are (render.template_text)."""
+    return template_text(env, name, "file", "restore it, or copy the package's with "
+                         f"`brief templates eject {name}`").encode("utf-8")
 
 
 def _subset(data: bytes) -> bytes:
@@ -241,10 +233,6 @@ def _subset(data: bytes) -> bytes:
         return bytes(hb.subset(hb.Face(hb.Blob(data)), keep).blob.data)
     except RuntimeError:
         return data
-
-
-def _css_string(value: str) -> str:
-    return str(css_string(value))
 
 
 def brand_css(config: Config) -> tuple[str, dict[str, bytes]]:
@@ -266,14 +254,14 @@ def brand_css(config: Config) -> tuple[str, dict[str, bytes]]:
         files[name] = data
         rules.append(_face(face.family, name, face.weight, face.style))
     colours = "".join(f"  --{name}: {value};\n" for name, value in brand.colours.items())
-    rules.append(f":root {{\n{colours}  --serif: {_css_string(brand.serif)}, serif;\n"
-                 f"  --sans: {_css_string(brand.sans)}, sans-serif;\n}}")
+    rules.append(f":root {{\n{colours}  --serif: {css_string(brand.serif)}, serif;\n"
+                 f"  --sans: {css_string(brand.sans)}, sans-serif;\n}}")
     return "/* The brand (templates/brand.toml), written by policybrief. */\n" + "\n".join(
         rules) + "\n", files
 
 
 def _face(family: str, file: str, weight: object, style: str) -> str:
-    return (f"@font-face {{ font-family: {_css_string(family)}; src: url({_css_string(file)}); "
+    return (f"@font-face {{ font-family: {css_string(family)}; src: url({css_string(file)}); "
             f"font-weight: {weight}; font-style: {style}; font-display: swap; }}")
 
 
